@@ -1,0 +1,94 @@
+// `npm start`, `npm test`, `npm run db:migrate` and `npm run db:migration -- NAME`, after
+// scripts/bootstrap.sh has put Node 24 and node_modules in place. Every step checks before it
+// acts, so a second run takes seconds.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ProvisionError, say } from './log.mts';
+import { applyMigrations, createMigration } from './migrations.mts';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis } from './services.mts';
+import { buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+function settings() {
+  const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  const testDatabaseUrl = process.env.TEST_DATABASE_URL || withDatabase(databaseUrl, (name) => `${name}_test`);
+  const testRedisUrl = process.env.TEST_REDIS_URL || withRedisDb(redisUrl, 1);
+  return { databaseUrl, redisUrl, testDatabaseUrl, testRedisUrl };
+}
+
+function withDatabase(url: string, rename: (name: string) => string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${rename(parsed.pathname.slice(1) || 'ignite')}`;
+  return parsed.toString();
+}
+
+function withRedisDb(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
+}
+
+async function migrate(url: string, label: string): Promise<void> {
+  const applied = await applyMigrations(root, url);
+  if (applied.length === 0) say(`${label}: no pending migrations, nothing applied`);
+  else say(`${label}: applied ${applied.length} migration(s): ${applied.join(', ')}`);
+}
+
+async function main(command: string | undefined, args: string[]): Promise<number> {
+  const s = settings();
+  switch (command) {
+    case 'db:migrate': {
+      await ensurePostgres([s.databaseUrl]);
+      await migrate(s.databaseUrl, 'database');
+      return 0;
+    }
+    case 'db:migration': {
+      const name = args[0];
+      if (!name) throw new ProvisionError('db:migration needs a name.', 'npm run db:migration -- add_something');
+      await ensurePostgres([s.databaseUrl]);
+      const written = await createMigration(root, s.databaseUrl, name);
+      if (written) say(`wrote prisma/migrations/${written}/migration.sql; review it, then npm run db:migrate`);
+      return 0;
+    }
+    case 'start': {
+      await ensureRedis(s.redisUrl, root);
+      await ensurePostgres([s.databaseUrl]);
+      await migrate(s.databaseUrl, 'database');
+      await generatePrismaClient(root);
+      await buildTypeScript(root);
+      return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl });
+    }
+    case 'test': {
+      await ensureRedis(s.testRedisUrl, root);
+      await ensurePostgres([s.testDatabaseUrl]);
+      await migrate(s.testDatabaseUrl, 'test database');
+      await generatePrismaClient(root);
+      await buildTypeScript(root);
+      await lint(root);
+      const env = { DATABASE_URL: s.testDatabaseUrl, REDIS_URL: s.testRedisUrl, IGNITE_ENV: 'test' };
+      const jest = await runJest(root, env, args);
+      const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml')) ? await runCargoTests(root) : 0;
+      return jest !== 0 ? jest : cargo;
+    }
+    default:
+      throw new ProvisionError(
+        `unknown command "${command ?? ''}"`,
+        'npm start | npm test | npm run db:migrate | npm run db:migration -- NAME',
+      );
+  }
+}
+
+main(process.argv[2], process.argv.slice(3)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ProvisionError) {
+      say(`error: ${error.message}`);
+      if (error.fix) say(`fix: ${error.fix}`);
+    } else {
+      say(`error: ${(error as Error).stack ?? String(error)}`);
+    }
+    process.exit(1);
+  },
+);
