@@ -32,13 +32,16 @@ else
   export npm_config_nodedir="$node_dir"
 fi
 
-# Install dependencies when the lockfile changed since the last install.
-stamp="$root/node_modules/.ignite-lock-sha256"
-lock_sha="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
-  say "installing npm dependencies (npm ci)"
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$lock_sha" >"$stamp"
+# Install dependencies when the lockfile or a package.json changed since the last install.
+# `npm install --no-save` installs exactly the locked versions and never rewrites the lockfile;
+# `npm ci` is not used because this npm writes lockfiles without other platforms' optional
+# packages (npm/cli#4828) and `npm ci` then refuses them as out of sync.
+stamp="$root/node_modules/.ignite-install-sha256"
+manifests_sha="$(cd "$root" && cat package-lock.json package.json apps/*/package.json packages/*/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$manifests_sha" ]; then
+  say "installing npm dependencies (locked versions)"
+  (cd "$root" && npm install --no-save --no-audit --no-fund --loglevel=error)
+  echo "$manifests_sha" >"$stamp"
 fi
 
 exec "$node_bin" --disable-warning=ExperimentalWarning "$root/scripts/platform/main.mts" "$@"

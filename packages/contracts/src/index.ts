@@ -1,1 +1,4 @@
+export * from './errors';
+export * from './events';
 export * from './queues';
+export * from './runner-protocol';

@@ -1,0 +1,32 @@
+/**
+ * The platform's error codes. Every error body is `{ "error": message, "code": ErrorCode, ... }`;
+ * the HTTP status comes from this table, in one place.
+ */
+export const ErrorCode = {
+  validation: 'validation_failed',
+  unauthorized: 'unauthorized',
+  notFound: 'not_found',
+  conflict: 'conflict',
+  payloadTooLarge: 'payload_too_large',
+  unprocessable: 'unprocessable',
+  unavailable: 'unavailable',
+  functionError: 'function_error',
+  functionTimeout: 'function_timeout',
+  badGateway: 'bad_gateway',
+  internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const httpStatusOf: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unprocessable: 422,
+  unavailable: 503,
+  function_error: 500,
+  function_timeout: 504,
+  bad_gateway: 502,
+  internal: 500,
+};
