@@ -2,11 +2,13 @@
 // scripts/bootstrap.sh has put Node 24 and node_modules in place. Every step checks before it
 // acts, so a second run takes seconds.
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis } from './services.mts';
 import { buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
+import { ensureBuildTools } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -16,6 +18,11 @@ function settings() {
   const testDatabaseUrl = process.env.TEST_DATABASE_URL || withDatabase(databaseUrl, (name) => `${name}_test`);
   const testRedisUrl = process.env.TEST_REDIS_URL || withRedisDb(redisUrl, 1);
   return { databaseUrl, redisUrl, testDatabaseUrl, testRedisUrl };
+}
+
+/** Where caches that outlive a clone go: `$IGNITE_CACHE_HOME`, else `~/.cache/ignite`. */
+function cacheHome(): string {
+  return process.env.IGNITE_CACHE_HOME || join(homedir(), '.cache', 'ignite');
 }
 
 function withDatabase(url: string, rename: (name: string) => string): string {
@@ -56,6 +63,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensureRedis(s.redisUrl, root);
       await ensurePostgres([s.databaseUrl]);
       await migrate(s.databaseUrl, 'database');
+      await ensureBuildTools();
       await generatePrismaClient(root);
       await buildTypeScript(root);
       return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl });
@@ -64,12 +72,23 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensureRedis(s.testRedisUrl, root);
       await ensurePostgres([s.testDatabaseUrl]);
       await migrate(s.testDatabaseUrl, 'test database');
+      await ensureBuildTools();
       await generatePrismaClient(root);
       await buildTypeScript(root);
       await lint(root);
-      const env = { DATABASE_URL: s.testDatabaseUrl, REDIS_URL: s.testRedisUrl, IGNITE_ENV: 'test' };
+      // Build caches live outside the clone so CI runs on this machine stay warm; a fresh
+      // machine simply starts cold.
+      const env = {
+        DATABASE_URL: s.testDatabaseUrl,
+        REDIS_URL: s.testRedisUrl,
+        IGNITE_ENV: 'test',
+        IGNITE_QUEUE_PREFIX: 'ignite-test',
+        IGNITE_BUILD_CACHE_DIR: process.env.IGNITE_BUILD_CACHE_DIR || join(cacheHome(), 'build-cache'),
+      };
       const jest = await runJest(root, env, args);
-      const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml')) ? await runCargoTests(root) : 0;
+      const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml'))
+        ? await runCargoTests(root, join(cacheHome(), 'sdk-target'))
+        : 0;
       return jest !== 0 ? jest : cargo;
     }
     default:

@@ -47,7 +47,7 @@ export async function runJest(root: string, env: Record<string, string>, args: s
   });
 }
 
-export async function runCargoTests(root: string): Promise<number> {
+export async function runCargoTests(root: string, targetDir: string): Promise<number> {
   const manifest = join(root, 'sdk', 'ignite-rs', 'Cargo.toml');
   const steps: [string, string[]][] = [
     ['cargo', ['fmt', '--manifest-path', manifest, '--all', '--check']],
@@ -56,7 +56,7 @@ export async function runCargoTests(root: string): Promise<number> {
   ];
   for (const [command, args] of steps) {
     say(`${command} ${args[0]} (sdk/ignite-rs)`);
-    const code = await run(command, args, { cwd: root });
+    const code = await run(command, args, { cwd: root, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });
     if (code !== 0) return code;
   }
   return 0;

@@ -1,3 +1,4 @@
+export * from './api-views';
 export * from './errors';
 export * from './events';
 export * from './queues';

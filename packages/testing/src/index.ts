@@ -1,2 +1,3 @@
 export * from './environment';
+export * from './function-sources';
 export * from './wait';

@@ -1,0 +1,49 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+
+/** Where the CLI keeps its login; the local platform writes it on first start (no login step). */
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.IGNITE_CLI_CONFIG || join(homedir(), '.config', 'ignite', 'config.json');
+}
+
+const StoredConfigSchema = z.object({ url: z.string(), org: z.string(), key: z.string() }).partial();
+export type StoredConfig = z.infer<typeof StoredConfigSchema>;
+
+export interface CliConfig {
+  url: string;
+  org: string;
+  key: string | undefined;
+  source: string;
+}
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+
+function readStored(path: string): StoredConfig {
+  try {
+    return StoredConfigSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+  } catch {
+    return {};
+  }
+}
+
+/** The stored config, with `IGNITE_API_URL`, `IGNITE_API_KEY` and `IGNITE_ORG` taking precedence. */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const path = configPath(env);
+  const stored = readStored(path);
+  return {
+    url: (env.IGNITE_API_URL || stored.url || DEFAULT_API_URL).replace(/\/+$/, ''),
+    org: env.IGNITE_ORG || stored.org || 'org',
+    key: env.IGNITE_API_KEY || stored.key,
+    source: path,
+  };
+}
+
+export function saveCliConfig(config: Required<StoredConfig>, env: NodeJS.ProcessEnv = process.env): string {
+  const path = configPath(env);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { errorMessage } from '../api-client';
+import { UsageError } from '../refs';
+import type { CommandContext } from './context';
+
+type Run = (action: (ctx: CommandContext) => Promise<void>) => () => Promise<void>;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The payload from -p, -P or standard input; it must be JSON, checked before anything is sent. */
+async function payloadOf(opts: { payload?: string; payloadFile?: string }): Promise<string> {
+  if (opts.payload !== undefined && opts.payloadFile !== undefined) throw new UsageError('use either -p or -P, not both');
+  const [text, from] =
+    opts.payload !== undefined
+      ? [opts.payload, '-p']
+      : opts.payloadFile !== undefined
+        ? [readFileSync(opts.payloadFile, 'utf8'), `-P ${opts.payloadFile}`]
+        : process.stdin.isTTY
+          ? ['{}', 'default']
+          : [await readStdin(), 'standard input'];
+  if (!text.trim()) return '{}';
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`the payload from ${from} is not valid JSON: ${(error as Error).message}`);
+  }
+  return text;
+}
+
+export function registerInvokeCommand(program: Command, run: Run, example: (line: string) => string): void {
+  program
+    .command('invoke')
+    .description("call the app's active release with a JSON payload; prints the function's JSON")
+    .argument('<ref>', 'ORG:APP or APP')
+    .option('-p, --payload <json>', 'the JSON payload')
+    .option('-P, --payload-file <file>', 'read the JSON payload from a file')
+    .option('--verbose', 'show status, execution id, duration and cold/warm on stderr')
+    .addHelpText('after', example(`invoke org:hello -p '{"message": "hi there"}'`))
+    .action(function (this: Command, ref: string) {
+      const opts = this.opts<{ payload?: string; payloadFile?: string; verbose?: boolean }>();
+      return run(async (ctx) => {
+        const payload = await payloadOf(opts);
+        const result = await ctx.client.invoke(ctx.ref(ref), payload);
+        if (opts.verbose) {
+          process.stderr.write(
+            `status ${result.status}  execution ${result.executionId ?? '-'}  ${result.durationMs ?? '-'} ms  ${result.cold === 'true' ? 'cold' : 'warm'}  release ${result.release ?? '-'}\n`,
+          );
+        }
+        if (result.status >= 200 && result.status < 300) {
+          process.stdout.write(result.body.endsWith('\n') ? result.body : `${result.body}\n`);
+          return;
+        }
+        let body: unknown = result.body;
+        try {
+          body = JSON.parse(result.body);
+        } catch {}
+        process.stderr.write(`error: ${errorMessage(body, { status: result.status })} (HTTP ${result.status})\n`);
+        process.exitCode = 1;
+      })();
+    });
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * The API's answers, as zod schemas: the API documents and produces them, the CLI's typed client
+ * parses them. Times are ISO 8601 strings.
+ */
+
+const isoTime = z.iso.datetime();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const buildStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
+const rustTarget = z.enum(['native', 'wasm']);
+
+export const DraftViewSchema = z
+  .object({
+    revision: z.number().int(),
+    sha256,
+    size: z.number().int(),
+    format: z.enum(['tar.gz', 'zip']),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .meta({ id: 'Draft' });
+export type DraftView = z.infer<typeof DraftViewSchema>;
+
+export const DraftSavedSchema = z
+  .object({ revision: z.number().int(), sha256, size: z.number().int(), format: z.enum(['tar.gz', 'zip']) })
+  .meta({ id: 'DraftSaved' });
+export type DraftSaved = z.infer<typeof DraftSavedSchema>;
+
+export const BuildViewSchema = z
+  .object({
+    id: z.uuid(),
+    appId: z.uuid(),
+    status: buildStatus,
+    target: rustTarget,
+    draftRevision: z.number().int(),
+    sourceSha256: sha256,
+    executor: z.string().nullable(),
+    attempts: z.number().int(),
+    queuedAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    cancelRequestedAt: isoTime.nullable(),
+    queueWaitMs: z.number().int().nullable(),
+    unpackMs: z.number().int().nullable(),
+    buildMs: z.number().int().nullable(),
+    verifyMs: z.number().int().nullable(),
+    errorSummary: z.string().nullable(),
+    diagnostics: z.unknown().describe('The first compiler errors, as the worker recorded them'),
+    artifactSha256: sha256.nullable(),
+    artifactSize: z.number().int().nullable(),
+    toolchain: z.string().nullable(),
+    targetTriple: z.string().nullable(),
+    logLines: z.number().int(),
+  })
+  .meta({ id: 'Build' });
+export type BuildView = z.infer<typeof BuildViewSchema>;
+
+export const ReleaseViewSchema = z
+  .object({
+    id: z.uuid(),
+    number: z.number().int(),
+    buildId: z.uuid(),
+    target: rustTarget,
+    artifactSha256: sha256,
+    artifactSize: z.number().int(),
+    createdAt: isoTime,
+    active: z.boolean(),
+  })
+  .meta({ id: 'Release' });
+export type ReleaseView = z.infer<typeof ReleaseViewSchema>;
+
+export const AppViewSchema = z
+  .object({
+    id: z.uuid(),
+    org: z.string(),
+    name: z.string(),
+    runtime: z.enum(['rust']),
+    rustTarget,
+    env: z.record(z.string(), z.string()),
+    timeoutMs: z.number().int().nullable(),
+    memoryMb: z.number().int().nullable(),
+    activeReleaseNumber: z.number().int().nullable(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .meta({ id: 'App' });
+export type AppView = z.infer<typeof AppViewSchema>;
+
+export const AppDetailViewSchema = AppViewSchema.extend({
+  draft: DraftViewSchema.nullable(),
+  latestBuild: BuildViewSchema.nullable(),
+  activeRelease: ReleaseViewSchema.nullable(),
+}).meta({ id: 'AppDetail' });
+export type AppDetailView = z.infer<typeof AppDetailViewSchema>;
+
+export const InvocationViewSchema = z
+  .object({
+    executionId: z.string(),
+    releaseNumber: z.number().int().nullable(),
+    statusCode: z.number().int(),
+    durationMs: z.number(),
+    cold: z.boolean(),
+    error: z.string().nullable(),
+    createdAt: isoTime,
+  })
+  .meta({ id: 'Invocation' });
+export type InvocationView = z.infer<typeof InvocationViewSchema>;
