@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { assertSha256, BlobIntegrityError, BlobNotFoundError, type BlobStore, type StoredBlob } from './blob-store';
 
 /**
- * Blobs as read-only files under `<root>/sha256/<2 hex>/<64 hex>`. Writes go to a temporary file
+ * Blobs as read-only files (mode 0555: artifacts are programs the runner executes in place) under `<root>/sha256/<2 hex>/<64 hex>`. Writes go to a temporary file
  * first and are renamed into place, so a reader never sees half a blob and two writers of the same
  * content both succeed.
  */
@@ -41,12 +41,12 @@ export class FilesystemBlobStore implements BlobStore {
       },
     });
     try {
-      await pipeline(source, counter, createWriteStream(tmp, { mode: 0o444 }));
+      await pipeline(source, counter, createWriteStream(tmp, { mode: 0o555 }));
       const sha256 = hash.digest('hex');
       const finalPath = this.pathOf(sha256);
       await mkdir(dirname(finalPath), { recursive: true });
       await rename(tmp, finalPath);
-      await chmod(finalPath, 0o444);
+      await chmod(finalPath, 0o555);
       this.verified.add(sha256);
       return { sha256, size };
     } finally {

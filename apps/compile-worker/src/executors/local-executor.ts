@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { type BuildExecutor, BuildFailure, type BuildOutcome, type BuildRequest, type LogSink } from './build-executor';
+import { parseCargoStdoutLine } from './cargo-messages';
+import { runSupervised } from './child-process';
+import { type RustToolchain, TARGET_TRIPLES } from './rust-toolchain';
+import { bubblewrapArgs } from './sandbox';
+
+export interface LocalExecutorOptions {
+  toolchain: RustToolchain;
+  /** The bundled SDK's workspace (mounted read-only: user manifests point at it). */
+  sdkWorkspaceDir: string;
+  /** Shared caches: `cargo-home` (registry) and `target/<toolchain>-<triple>` (dependency builds). */
+  cacheDir: string;
+  sandbox: 'bwrap' | 'none';
+  logMaxBytes: number;
+}
+
+/**
+ * Builds on this machine: `cargo fetch` (network, no user code runs), then `cargo build` with no
+ * network, both inside bubblewrap. Dependency builds are shared through one cargo target directory
+ * per toolchain and target; builds that share it take turns (cargo would serialize them on its own
+ * lock anyway), which also keeps the final binary from being overwritten before it is copied out.
+ */
+export class LocalExecutor implements BuildExecutor {
+  readonly name = 'local';
+
+  constructor(private readonly options: LocalExecutorOptions) {}
+
+  async build(request: BuildRequest, log: LogSink, signal: AbortSignal): Promise<BuildOutcome> {
+    const { toolchain, cacheDir } = this.options;
+    const triple = TARGET_TRIPLES[request.target];
+    if (request.target !== 'native') {
+      throw new BuildFailure(`the ${request.target} target (${triple}) is not available on this build farm yet`, 'infrastructure');
+    }
+    const toolchainKey = createHash('sha256').update(toolchain.version).digest('hex').slice(0, 12);
+    const cargoHome = join(cacheDir, 'cargo-home');
+    const targetDir = join(cacheDir, 'target', `${toolchainKey}-${triple}`);
+    const buildDir = request.workDir;
+    const home = join(buildDir, 'home');
+    await Promise.all([cargoHome, targetDir, home, dirname(request.outputPath)].map((dir) => mkdir(dir, { recursive: true })));
+
+    const env = {
+      PATH: `${toolchain.dir}/bin:/usr/bin:/bin`,
+      HOME: home,
+      LANG: 'C.UTF-8',
+      CARGO_HOME: cargoHome,
+      CARGO_TARGET_DIR: targetDir,
+      CARGO_TERM_COLOR: 'never',
+      CARGO_NET_RETRY: '3',
+    };
+    const manifest = join(request.projectDir, 'Cargo.toml');
+    const errors: string[] = [];
+    let loggedBytes = 0;
+    let truncated = false;
+    const capped: LogSink = (stream, text) => {
+      if (truncated) return;
+      loggedBytes += Buffer.byteLength(text) + 1;
+      if (loggedBytes > this.options.logMaxBytes) {
+        truncated = true;
+        log('system', `build log truncated at ${this.options.logMaxBytes} bytes; the build goes on`);
+        return;
+      }
+      log(stream, text);
+    };
+    const onLine = (stream: 'stdout' | 'stderr', line: string) => {
+      if (stream === 'stderr') return capped('stderr', line);
+      const parsed = parseCargoStdoutLine(line);
+      if (parsed.kind === 'ignored') return;
+      if (parsed.kind === 'diagnostic' && parsed.error) errors.push(parsed.error);
+      for (const text of parsed.text.split('\n')) capped('stdout', text);
+    };
+
+    const deadline = Date.now() + request.timeoutMs;
+    const phase = async (name: string, command: string[], network: boolean) => {
+      const [program, ...args] = this.wrap(command, { env, cwd: request.projectDir, network, writable: [buildDir, cargoHome, targetDir] });
+      const result = await runSupervised({
+        command: program!,
+        args,
+        env: this.options.sandbox === 'none' ? env : { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        cwd: request.projectDir,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        signal,
+        onLine,
+      });
+      if (result.outcome === 'timeout')
+        throw new BuildFailure(`build exceeded its time limit of ${Math.round(request.timeoutMs / 1000)} s`, 'timeout');
+      if (result.outcome === 'canceled') throw new BuildFailure('build canceled', 'canceled');
+      if (result.code !== 0) {
+        const summary = errors[0] ?? `${name} failed with exit code ${result.code}`;
+        throw new BuildFailure(summary, name === 'cargo build' ? 'compile' : 'infrastructure', errors.slice(0, 20));
+      }
+    };
+
+    capped('system', `toolchain: ${toolchain.version}, target: ${triple}, sandbox: ${this.options.sandbox}`);
+    await phase('cargo fetch', [toolchain.cargo, 'fetch', '--manifest-path', manifest], true);
+    const builtPath = join(targetDir, triple, 'release', request.binName);
+    const cargoBuild = [
+      toolchain.cargo,
+      'build',
+      '--release',
+      '--offline',
+      '--manifest-path',
+      manifest,
+      '--bin',
+      request.binName,
+      '--target',
+      triple,
+      '--message-format=json',
+    ];
+    // One shell under the lock: build, then copy the binary out before another build can replace it.
+    const script = 'set -e; out="$1"; built="$2"; shift 2; "$@"; cp "$built" "$out"';
+    await phase(
+      'cargo build',
+      ['flock', join(targetDir, '.ignite-build.lock'), 'sh', '-c', script, 'sh', request.outputPath, builtPath, ...cargoBuild],
+      false,
+    );
+    return { toolchain: toolchain.version, targetTriple: triple };
+  }
+
+  private wrap(command: string[], spec: { env: Record<string, string>; cwd: string; network: boolean; writable: string[] }): string[] {
+    if (this.options.sandbox === 'none') return command;
+    const readOnly = [this.options.toolchain.dir, this.options.sdkWorkspaceDir];
+    return [
+      'bwrap',
+      ...bubblewrapArgs({ readOnly, writable: spec.writable, env: spec.env, cwd: spec.cwd, network: spec.network }, command),
+    ];
+  }
+}

@@ -1,0 +1,3 @@
+export * from './manifest-error';
+export * from './prepare-project';
+export * from './prepared-project';
