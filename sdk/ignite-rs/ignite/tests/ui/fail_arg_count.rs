@@ -1,0 +1,6 @@
+use ignite::prelude::*;
+
+#[ignite::main]
+async fn handler(req: Request) -> Result<impl IntoResponse> {
+    Ok(req.path().to_string())
+}

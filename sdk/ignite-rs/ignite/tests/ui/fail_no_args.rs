@@ -1,0 +1,6 @@
+use ignite::prelude::*;
+
+#[ignite::main]
+async fn handler() -> Result<impl IntoResponse> {
+    Ok(())
+}

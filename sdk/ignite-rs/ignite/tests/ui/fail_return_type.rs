@@ -1,0 +1,6 @@
+use ignite::prelude::*;
+
+#[ignite::main]
+async fn handler(_req: Request, _ctx: Context) -> impl IntoResponse {
+    json!({ "ok": true })
+}
