@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type ArchiveLimits, ArchiveRejectedError, sniffArchiveFormat, unpackArchive } from '@ignite/archive';
 import type { BlobStore } from '@ignite/blob-store';
 import type { Logger } from '@ignite/service-kit';
-import type { BuildRepository, ClaimedBuild } from '../builds/build-repository';
+import type { BuildRepository } from '../builds/build-repository';
 import { type BuildExecutor, BuildFailure } from '../executors/build-executor';
 import { ManifestError, prepareProject } from '../manifest';
 import { BuildLog } from './build-log';
