@@ -41,10 +41,21 @@ export async function lint(root: string): Promise<void> {
 }
 
 export async function runJest(root: string, env: Record<string, string>, args: string[]): Promise<number> {
-  return run(node, [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-  });
+  // The Kubernetes client is an ES module only; jest loads those with vm modules.
+  return run(
+    node,
+    [
+      '--experimental-vm-modules',
+      '--disable-warning=ExperimentalWarning',
+      join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+      '--ci',
+      ...args,
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+    },
+  );
 }
 
 export async function runCargoTests(root: string, targetDir: string): Promise<number> {

@@ -33,8 +33,8 @@ export const compileWorkerConfigSchema = z.object({
     .default(4 * MiB),
   /** `bwrap` (bubblewrap, the default, required) or `none` (trusted sources only: no isolation). */
   BUILD_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
-  /** `local` runs cargo on this machine; `kubernetes` runs each build as a Job. */
-  BUILD_EXECUTOR: z.enum(['local']).default('local'),
+  /** `local` runs cargo on this machine; `kubernetes` runs each build as a Job (see executors/kubernetes/kubernetes-config.ts). */
+  BUILD_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
   /** Directory of the Rust toolchain (its bin/cargo and bin/rustc); default: what `rustup which cargo` finds. */
   RUST_TOOLCHAIN_DIR: z.string().optional(),
   /** How long a fresh native artifact may take to answer its readiness probe during verification. */

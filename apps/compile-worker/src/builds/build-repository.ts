@@ -106,6 +106,15 @@ export class BuildRepository {
     if (count === 1) await this.publish(buildId, { type: 'status', status: 'failed' });
   }
 
+  /** Builds running on an executor, claimed more than `olderThanMs` ago (younger ones may not have started their work yet). */
+  async runningBuildIds(executor: string, olderThanMs = 0): Promise<string[]> {
+    const rows = await this.prisma.build.findMany({
+      where: { status: 'running', executor, updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
+  }
+
   async isCancelRequested(buildId: string): Promise<boolean> {
     const build = await this.prisma.build.findUnique({ where: { id: buildId }, select: { cancelRequestedAt: true } });
     return Boolean(build?.cancelRequestedAt);

@@ -40,6 +40,12 @@ export class BuildFailure extends Error {
 
 export interface BuildExecutor {
   readonly name: string;
+  /**
+   * Whether the pipeline may start the artifact on this machine to check it answers its readiness
+   * probe. Only where builds already run sandboxed here; a worker pod holding the platform's
+   * credentials must not run user code.
+   */
+  readonly startCheckHere: boolean;
   /** Builds the project; rejects with `BuildFailure`. Aborting the signal kills the build at once. */
   build(request: BuildRequest, log: LogSink, signal: AbortSignal): Promise<BuildOutcome>;
 }

@@ -25,6 +25,7 @@ export interface LocalExecutorOptions {
  */
 export class LocalExecutor implements BuildExecutor {
   readonly name = 'local';
+  readonly startCheckHere = true;
 
   constructor(private readonly options: LocalExecutorOptions) {}
 

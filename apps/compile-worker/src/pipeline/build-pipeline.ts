@@ -79,7 +79,9 @@ export class BuildPipeline {
 
       started = Date.now();
       await assertNativeExecutable(outputPath);
-      await verifyNativeStarts(outputPath, { timeoutMs: this.options.verifyTimeoutMs, sandbox: this.options.sandbox });
+      if (this.executor.startCheckHere) {
+        await verifyNativeStarts(outputPath, { timeoutMs: this.options.verifyTimeoutMs, sandbox: this.options.sandbox });
+      }
       timings.verifyMs = Date.now() - started;
 
       const stored = await this.blobs.put({ path: outputPath });

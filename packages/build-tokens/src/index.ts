@@ -1,0 +1,2 @@
+export * from './build-exchange';
+export * from './build-tokens';
