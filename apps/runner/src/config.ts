@@ -1,0 +1,82 @@
+import { env } from '@ignite/service-kit';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const count = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const milliseconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** An unset or empty variable is `undefined`. */
+const optionalString = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
+
+/**
+ * The runner's configuration: environment variables, parsed once at start. Limits that an app
+ * can override (`apps.timeoutMs`, `apps.memoryMb`) are defaults here.
+ */
+export const RunnerConfigSchema = z
+  .object({
+    /** Port of the runner's HTTP server (invocations, health, metrics). */
+    RUNNER_PORT: env.port(8081),
+    /** Address the runner's HTTP server listens on. */
+    RUNNER_HOST: z.string().min(1).default('127.0.0.1'),
+    /** Postgres: apps and their active releases are read from here (read only). */
+    DATABASE_URL: env.databaseUrl,
+    /** Redis: release announcements (pub/sub) and invocation reports (stream). */
+    REDIS_URL: env.redisUrl,
+    /** The platform's data directory: artifacts are read from `<dir>/blobs`, executables and scratch space go under `<dir>/runner`. */
+    IGNITE_DATA_DIR: env.dataDir,
+    /** Prefix of every Redis name (channels, streams) of this environment. */
+    IGNITE_QUEUE_PREFIX: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).default('ignite')),
+    /** When set, every invocation must carry it in `x-ignite-internal-token` (else 401). */
+    RUNNER_INTERNAL_TOKEN: optionalString,
+    /** Default per-invocation time limit (an app's `timeoutMs` overrides it); past it: 504 and the instance is killed. */
+    RUNNER_INVOCATION_TIMEOUT_MS: milliseconds(30_000),
+    /** Default resident-memory limit per instance in MiB (an app's `memoryMb` overrides it); over it the instance is killed. */
+    RUNNER_MEMORY_LIMIT_MB: count(256),
+    /**
+     * Address space granted on top of the memory limit (`prlimit --as`), a hard backstop between two
+     * resident-memory checks: thread stacks and allocator arenas reserve address space they never touch.
+     * 0 disables the address-space limit (then only the resident-memory check applies).
+     */
+    RUNNER_ADDRESS_SPACE_HEADROOM_MB: z.coerce.number().int().min(0).default(512),
+    /** How often each instance's resident memory is checked. */
+    RUNNER_MEMORY_CHECK_INTERVAL_MS: milliseconds(100),
+    /** `prlimit` from util-linux, used to start programs with resource limits; empty: start them directly. */
+    RUNNER_PRLIMIT_PATH: z.preprocess((value) => (value === undefined ? '/usr/bin/prlimit' : value), z.string()),
+    /** A warm instance with nothing to do for this long is stopped. */
+    RUNNER_IDLE_TIMEOUT_MS: milliseconds(300_000),
+    /** How long a program may take to become ready; past it the start fails (502) and the program is killed. */
+    RUNNER_START_TIMEOUT_MS: milliseconds(10_000),
+    /** How long a stopping instance may drain (SIGTERM) before it is killed (SIGKILL). */
+    RUNNER_STOP_GRACE_MS: milliseconds(5_000),
+    /** Most instances of one function (of its active release) at a time. */
+    RUNNER_MAX_INSTANCES_PER_FUNCTION: count(4),
+    /** Most instances on this runner, all functions together; when full, idle instances are evicted, least recently used first. */
+    RUNNER_MAX_INSTANCES: count(64),
+    /** Most invocations one instance serves at the same time (its keep-alive connections). */
+    RUNNER_MAX_IN_FLIGHT_PER_INSTANCE: count(16),
+    /** How long an invocation may wait for a free instance before it gets 503. */
+    RUNNER_QUEUE_WAIT_MS: milliseconds(2_000),
+    /** Most invocations waiting for a free instance, per function; beyond it: 503 at once. */
+    RUNNER_QUEUE_LENGTH: count(256),
+    /** Largest request body the runner accepts (413 beyond). */
+    RUNNER_MAX_BODY_BYTES: count(6 * MiB),
+    /** How long a resolved `org/app` → release entry is trusted without an announcement (announcements drop it at once). */
+    RUNNER_RELEASE_CACHE_TTL_MS: milliseconds(60_000),
+    /** Ports handed to programs (two per instance: `PORT` and `IGNITE_PROBE_PORT`), below the kernel's ephemeral range. */
+    RUNNER_INSTANCE_PORT_MIN: port(20_000),
+    RUNNER_INSTANCE_PORT_MAX: port(29_999),
+    /** Most stderr lines per second logged from one instance; the rest are counted and dropped. */
+    RUNNER_FUNCTION_LOG_LINES_PER_SECOND: count(1_000),
+    /** Level of the runner's own logs (function logs are `info`). */
+    LOG_LEVEL: env.logLevel,
+  })
+  .refine((config) => config.RUNNER_INSTANCE_PORT_MAX - config.RUNNER_INSTANCE_PORT_MIN >= 16, {
+    message: 'RUNNER_INSTANCE_PORT_MAX must be at least 16 above RUNNER_INSTANCE_PORT_MIN',
+    path: ['RUNNER_INSTANCE_PORT_MAX'],
+  });
+
+function port(fallback: number) {
+  return z.coerce.number().int().min(1024).max(65535).default(fallback);
+}
+
+export type RunnerConfig = z.infer<typeof RunnerConfigSchema>;

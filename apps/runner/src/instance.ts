@@ -1,0 +1,87 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ActiveRelease, ReleaseTarget, ResolvedFunction } from './release-resolver';
+
+/** What an instance runs: one function's release with its env and limits. */
+export interface InstanceSpec {
+  /** Unique per instance, for logs. */
+  id: string;
+  fn: ResolvedFunction;
+  release: ActiveRelease;
+}
+
+/** One request as the runner forwards it. */
+export interface ProxyRequest {
+  method: string;
+  /** Path and query as the program sees them (`/` when the caller gave none). */
+  path: string;
+  /** Flat `[name, value, name, value…]`, already filtered. */
+  headers: string[];
+  body: Buffer | null;
+  executionId: string;
+}
+
+/** Flow control of a response body being relayed. */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+/** Receives one response from an instance. */
+export interface ResponseSink {
+  start(status: number, headers: IncomingHttpHeaders, flow: FlowControl): void;
+  /** false: the caller is slow, the instance's side is paused until `flow.resume()`. */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  /** The exchange failed (connection closed, garbage, aborted). */
+  error(error: Error): void;
+}
+
+export interface Exchange {
+  /** Abandons the exchange (time limit, caller gone); the sink hears nothing more. */
+  abort(reason: Error): void;
+}
+
+/**
+ * Why an instance is gone:
+ * - `stopped`: the runner stopped it (idle, drained, shut down);
+ * - `killed`: the runner killed it (time limit, broken protocol, failed start);
+ * - `memory`: it went over its memory limit;
+ * - `crashed`: it exited on its own.
+ */
+export type ExitCause = 'stopped' | 'killed' | 'memory' | 'crashed';
+
+export interface ExitInfo {
+  cause: ExitCause;
+  /** Why the runner killed it (for `killed`). */
+  reason?: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * One running copy of a release. The pool decides which instance serves which invocation and
+ * counts what is in flight; an instance only starts, relays exchanges and stops.
+ *
+ * `native` is a program serving HTTP on its own port; a `wasm` kind (a component instantiated
+ * in the runner's process) implements the same interface.
+ */
+export interface FunctionInstance {
+  readonly spec: InstanceSpec;
+  /** Resolves when it can serve; rejects with an `InvocationError` (and leaves nothing running). */
+  start(): Promise<void>;
+  /** Relays one request; the sink hears the outcome (unless aborted). */
+  exchange(request: ProxyRequest, sink: ResponseSink): Exchange;
+  /** Finish what is in flight, then exit. */
+  stop(): void;
+  /** Stop now (the exit follows). */
+  kill(reason: string): void;
+  /** Called once, after `start` succeeded, when the instance is gone. */
+  onExit(listener: (info: ExitInfo) => void): void;
+  /** Executions in flight on it, for attributing its logs (maintained by the pool). */
+  readonly inFlight: Set<string>;
+}
+
+export interface InstanceKind {
+  readonly target: ReleaseTarget;
+  create(spec: InstanceSpec): FunctionInstance;
+}

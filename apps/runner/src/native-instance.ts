@@ -1,0 +1,416 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { ErrorCode, programEnv } from '@ignite/contracts';
+import type { Logger } from '@ignite/service-kit';
+import { type Dispatcher, Pool } from 'undici';
+import type { ArtifactCache } from './artifacts';
+import { InvocationError } from './errors';
+import { FunctionLog } from './function-log';
+import type { Exchange, ExitCause, ExitInfo, FunctionInstance, InstanceKind, InstanceSpec, ProxyRequest, ResponseSink } from './instance';
+import type { MemoryWatcher } from './memory-watch';
+import type { PortAllocator } from './ports';
+import type { ProgramStatus, SpawnedProgram, Spawner } from './spawner';
+
+const MiB = 1024 * 1024;
+const HOST = '127.0.0.1';
+/** The descriptor the program writes `ready\n` to (stdin, stdout, stderr, then this pipe). */
+const READY_FD = 3;
+/** Without a word on the ready descriptor by then, the readiness probe is polled as well. */
+const PROBE_FALLBACK_AFTER_MS = 250;
+const PROBE_INTERVAL_MS = 20;
+/** How often a start is retried when another process holds the ports it was given. */
+const PORT_ATTEMPTS = 4;
+/** Rust's message when an allocation fails (as it does under the address-space limit). */
+const ALLOCATION_FAILED = /^memory allocation of \d+ bytes failed/;
+const PORT_IN_USE = /could not listen|address already in use|AddrInUse|EADDRINUSE/i;
+
+export interface NativeKindOptions {
+  artifacts: ArtifactCache;
+  spawner: Spawner;
+  ports: PortAllocator;
+  memory: MemoryWatcher;
+  logger: Logger;
+  /** Per-instance scratch directories (`IGNITE_TEMP_DIR`) go under it. */
+  instancesDir: string;
+  /** `prlimit` to start programs through, or null to start them directly. */
+  prlimitPath: string | null;
+  addressSpaceHeadroomMb: number;
+  startTimeoutMs: number;
+  stopGraceMs: number;
+  maxInFlight: number;
+  logLinesPerSecond: number;
+}
+
+/** Native artifacts: Linux programs built with the SDK, serving HTTP on their own port. */
+export class NativeKind implements InstanceKind {
+  readonly target = 'native' as const;
+  private readonly cleanups = new Set<Promise<void>>();
+
+  constructor(private readonly options: NativeKindOptions) {}
+
+  create(spec: InstanceSpec): FunctionInstance {
+    return new NativeInstance(spec, this.options, (dir) => this.removeLater(dir));
+  }
+
+  /** Resolves once the scratch directories of gone instances are removed. */
+  async settled(): Promise<void> {
+    while (this.cleanups.size > 0) await Promise.all(this.cleanups);
+  }
+
+  private removeLater(dir: string): void {
+    const removal = rm(dir, { recursive: true, force: true })
+      .catch((error: unknown) => this.options.logger.warn({ err: error, dir }, 'could not remove an instance directory'))
+      .finally(() => this.cleanups.delete(removal));
+    this.cleanups.add(removal);
+  }
+}
+
+/** One run of the program, through the spawn helper, with its stderr going to the function's log. */
+class Proc {
+  constructor(
+    readonly program: SpawnedProgram,
+    readonly log: FunctionLog,
+  ) {
+    program.onStderr = (chunk) => log.write(chunk);
+    program.onStderrEnd = () => log.end();
+  }
+
+  get pid(): number | undefined {
+    return this.program.pid;
+  }
+
+  get exited(): Promise<ProgramStatus> {
+    return this.program.exited;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.program.signal(signal);
+  }
+
+  /** `ready`, or why not: it exited first, or the time ran out. */
+  waitReady(timeoutMs: number, probePort: number): Promise<'ready' | 'exited' | 'timeout'> {
+    const program = this.program;
+    return new Promise((resolve) => {
+      let settled = false;
+      let probing = false;
+      let retry: NodeJS.Timeout | null = null;
+      const finish = (outcome: 'ready' | 'exited' | 'timeout') => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(fallback);
+        if (retry !== null) clearTimeout(retry);
+        program.onReadiness = () => {};
+        resolve(outcome);
+      };
+      const again = () => {
+        if (!settled) retry = setTimeout(probe, PROBE_INTERVAL_MS);
+      };
+      const probe = () => {
+        retry = null;
+        if (settled) return;
+        const request = httpRequest(
+          { host: HOST, port: probePort, path: '/ready', method: 'GET', agent: false, timeout: 1000 },
+          (response) => {
+            response.resume();
+            if (response.statusCode === 200) finish('ready');
+            else again();
+          },
+        );
+        request.on('error', again);
+        request.on('timeout', () => request.destroy());
+        request.end();
+      };
+      /** Polls the readiness probe until ready (one poll at a time). */
+      const startProbing = () => {
+        if (settled || probing) return;
+        probing = true;
+        probe();
+      };
+      const timer = setTimeout(() => finish('timeout'), timeoutMs);
+      // A program that does not use the ready descriptor is still found ready by its probe.
+      const fallback = setTimeout(startProbing, PROBE_FALLBACK_AFTER_MS);
+      const onReadiness = () => {
+        if (program.readiness === 'ready') finish('ready');
+        else if (program.readiness === 'closed') startProbing();
+      };
+      program.onReadiness = onReadiness;
+      onReadiness();
+      void program.exited.then(() => finish('exited'));
+    });
+  }
+}
+
+type State = 'new' | 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** A native program, started on demand and reached over HTTP on 127.0.0.1 with keep-alive. */
+class NativeInstance implements FunctionInstance {
+  readonly inFlight = new Set<string>();
+  private state: State = 'new';
+  private proc: Proc | null = null;
+  private port = 0;
+  private pool: Pool | null = null;
+  private killReason: string | null = null;
+  private stopRequested = false;
+  private memoryExceeded = false;
+  private exitListener: ((info: ExitInfo) => void) | null = null;
+  private readonly logger: Logger;
+  private readonly tempDir: string;
+
+  constructor(
+    readonly spec: InstanceSpec,
+    private readonly options: NativeKindOptions,
+    private readonly removeLater: (dir: string) => void,
+  ) {
+    this.logger = options.logger.child({ functionId: spec.fn.functionId, release: spec.release.number, instance: spec.id });
+    this.tempDir = join(options.instancesDir, spec.id);
+  }
+
+  onExit(listener: (info: ExitInfo) => void): void {
+    this.exitListener = listener;
+  }
+
+  async start(): Promise<void> {
+    const startedAt = performance.now();
+    this.state = 'starting';
+    try {
+      const executable = await this.options.artifacts.executable(this.spec.release.artifactSha256);
+      await mkdir(this.tempDir, { recursive: true });
+      const preparedAt = performance.now();
+      for (let attempt = 1; ; attempt++) {
+        this.assertNotKilled();
+        const port = this.options.ports.allocate();
+        const launchedAt = performance.now();
+        const proc = this.launch(executable, port);
+        const spawnedAt = performance.now();
+        const outcome = await proc.waitReady(this.options.startTimeoutMs, port + 1);
+        if (outcome === 'ready' && this.killReason === null) {
+          const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
+          const now = performance.now();
+          this.becomeReady(proc, port, {
+            startMs: ms(startedAt, now),
+            prepareMs: ms(startedAt, preparedAt),
+            spawnMs: ms(launchedAt, spawnedAt),
+            readyMs: ms(spawnedAt, now),
+          });
+          return;
+        }
+        proc.signal('SIGKILL');
+        const status = await proc.exited;
+        if (outcome === 'exited' && this.killReason === null && attempt < PORT_ATTEMPTS) {
+          if (
+            status.spawnError?.code === 'ETXTBSY' ||
+            (status.spawnError === undefined && proc.log.lastLines().some((line) => PORT_IN_USE.test(line)))
+          ) {
+            this.options.ports.conflict(port);
+            continue;
+          }
+        }
+        this.options.ports.release(port);
+        this.assertNotKilled();
+        throw this.startFailure(outcome, status, proc);
+      }
+    } catch (error) {
+      this.state = 'exited';
+      this.removeLater(this.tempDir);
+      throw error;
+    }
+  }
+
+  exchange(request: ProxyRequest, sink: ResponseSink): Exchange {
+    const pool = this.pool;
+    let controller: Dispatcher.DispatchController | null = null;
+    let pendingAbort: Error | null = null;
+    let done = false;
+    if (pool === null || this.state !== 'ready') {
+      queueMicrotask(() => sink.error(new Error('the instance is not serving')));
+      return { abort: () => {} };
+    }
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (pendingAbort !== null) c.abort(pendingAbort);
+      },
+      onResponseStart(c, statusCode, headers) {
+        if (!done) sink.start(statusCode, headers, c);
+      },
+      onResponseData(c, chunk) {
+        if (!done && !sink.data(chunk)) c.pause();
+      },
+      onResponseEnd() {
+        if (done) return;
+        done = true;
+        sink.end();
+      },
+      onResponseError(_c, error) {
+        if (done) return;
+        done = true;
+        sink.error(error);
+      },
+    };
+    try {
+      pool.dispatch({ path: request.path, method: request.method, headers: request.headers, body: request.body }, handler);
+    } catch (error) {
+      done = true;
+      queueMicrotask(() => sink.error(error instanceof Error ? error : new Error(String(error))));
+    }
+    return {
+      abort(reason: Error) {
+        if (done) return;
+        done = true;
+        if (controller !== null) controller.abort(reason);
+        else pendingAbort = reason;
+      },
+    };
+  }
+
+  stop(): void {
+    if (this.state === 'starting') {
+      this.kill('stopped before it was ready');
+      return;
+    }
+    if (this.state !== 'ready') return;
+    this.state = 'stopping';
+    this.stopRequested = true;
+    const proc = this.proc;
+    if (proc === null) return;
+    // The SDK drains on SIGTERM: in-flight requests finish, then it exits.
+    proc.signal('SIGTERM');
+    const grace = setTimeout(() => proc.signal('SIGKILL'), this.options.stopGraceMs);
+    grace.unref();
+    void proc.exited.then(() => clearTimeout(grace));
+    void this.pool?.close().catch(() => {});
+  }
+
+  kill(reason: string): void {
+    if (this.state === 'exited') return;
+    this.killReason ??= reason;
+    this.proc?.signal('SIGKILL');
+  }
+
+  private assertNotKilled(): void {
+    if (this.killReason !== null) {
+      throw new InvocationError(ErrorCode.unavailable, `the function's instance was stopped before it was ready (${this.killReason})`);
+    }
+  }
+
+  private launch(executable: string, port: number): Proc {
+    const { fn } = this.spec;
+    const env: Record<string, string> = {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      // glibc's default (8 arenas per core) reserves address space by the gigabyte.
+      MALLOC_ARENA_MAX: '2',
+      ...fn.env,
+      [programEnv.port]: String(port),
+      [programEnv.probePort]: String(port + 1),
+      [programEnv.readyFd]: String(READY_FD),
+      [programEnv.functionId]: fn.functionId,
+      [programEnv.host]: HOST,
+      IGNITE_TEMP_DIR: this.tempDir,
+      IGNITE_SHUTDOWN_TIMEOUT_MS: String(this.options.stopGraceMs),
+    };
+    let command = executable;
+    let args: string[] = [];
+    const { prlimitPath, addressSpaceHeadroomMb } = this.options;
+    if (prlimitPath !== null) {
+      command = prlimitPath;
+      args = ['--core=0'];
+      if (addressSpaceHeadroomMb > 0) args.push(`--as=${(fn.memoryMb + addressSpaceHeadroomMb) * MiB}`);
+      args.push('--', executable);
+    }
+    const log = new FunctionLog({
+      logger: this.logger,
+      maxLinesPerSecond: this.options.logLinesPerSecond,
+      executionId: () => this.soleExecution(),
+      observe: (line) => {
+        if (ALLOCATION_FAILED.test(line)) this.memoryExceeded = true;
+      },
+    });
+    const program = this.options.spawner.spawn({
+      command,
+      args,
+      env,
+      cwd: this.tempDir,
+      readyFd: READY_FD,
+    });
+    const proc = new Proc(program, log);
+    this.proc = proc;
+    return proc;
+  }
+
+  private becomeReady(proc: Proc, port: number, timings: Record<string, number>): void {
+    this.state = 'ready';
+    this.port = port;
+    this.pool = new Pool(`http://${HOST}:${port}`, {
+      connections: this.options.maxInFlight,
+      pipelining: 1,
+      // The runner enforces the time limit itself.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connectTimeout: 5_000,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+    });
+    this.pool.on('connectionError', () => {});
+    const pid = proc.pid;
+    if (pid !== undefined) {
+      const limitBytes = this.spec.fn.memoryMb * MiB;
+      this.options.memory.watch(pid, limitBytes, (resident) => {
+        this.memoryExceeded = true;
+        this.logger.warn(
+          { residentMb: Math.round(resident / MiB), limitMb: this.spec.fn.memoryMb },
+          'instance over its memory limit: killing it',
+        );
+        proc.signal('SIGKILL');
+      });
+    }
+    this.logger.info({ pid, port, ...timings }, 'instance ready');
+    void proc.exited.then((status) => this.onProcExit(proc, status));
+  }
+
+  private onProcExit(proc: Proc, status: ProgramStatus): void {
+    this.state = 'exited';
+    if (proc.pid !== undefined) this.options.memory.unwatch(proc.pid);
+    this.options.ports.release(this.port);
+    void this.pool?.destroy().catch(() => {});
+    this.removeLater(this.tempDir);
+    let cause: ExitCause;
+    if (this.memoryExceeded) cause = 'memory';
+    else if (this.killReason !== null) cause = 'killed';
+    else if (this.stopRequested) cause = 'stopped';
+    else cause = 'crashed';
+    const info: ExitInfo = { cause, code: status.code, signal: status.signal };
+    if (this.killReason !== null) info.reason = this.killReason;
+    const level = cause === 'stopped' ? 'info' : 'warn';
+    this.logger[level]({ cause, code: status.code, signal: status.signal, reason: info.reason }, 'instance exited');
+    this.exitListener?.(info);
+  }
+
+  private startFailure(outcome: 'ready' | 'exited' | 'timeout', status: ProgramStatus, proc: Proc): InvocationError {
+    if (outcome === 'timeout') {
+      return new InvocationError(ErrorCode.badGateway, `the function did not become ready within ${this.options.startTimeoutMs} ms`);
+    }
+    if (status.spawnError !== undefined) {
+      this.logger.error({ err: status.spawnError }, 'could not start the program');
+      return new InvocationError(ErrorCode.internal, `the function's program could not be started (${status.spawnError.code ?? 'error'})`);
+    }
+    const last = proc.log.lastLines().at(-1);
+    const memory = this.memoryExceeded ? ` over its memory limit of ${this.spec.fn.memoryMb} MiB` : '';
+    return new InvocationError(
+      ErrorCode.badGateway,
+      `the function exited before it was ready${memory} (${describeExit(status.code, status.signal)})${last ? `: ${last.slice(0, 300)}` : ''}`,
+    );
+  }
+
+  private soleExecution(): string | undefined {
+    if (this.inFlight.size !== 1) return undefined;
+    for (const id of this.inFlight) return id;
+    return undefined;
+  }
+}
+
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal !== null) return `killed by ${signal}`;
+  return `exit code ${code ?? 'unknown'}`;
+}

@@ -1,0 +1,202 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { FilesystemBlobStore } from '@ignite/blob-store';
+import { createPrismaClient, type PrismaClient } from '@ignite/database';
+import { createRedis, type Logger } from '@ignite/service-kit';
+import type { Redis } from 'ioredis';
+import { ArtifactCache } from './artifacts';
+import type { RunnerConfig } from './config';
+import { newExecutionId } from './execution-id';
+import { MemoryWatcher } from './memory-watch';
+import { Metrics } from './metrics';
+import { NativeKind } from './native-instance';
+import { InstancePool } from './pool';
+import { PortAllocator } from './ports';
+import { ReleaseResolver } from './release-resolver';
+import { InvocationReporter } from './reporter';
+import { RunnerServer } from './server';
+import { Spawner } from './spawner';
+
+export interface RunnerOptions {
+  logger: Logger;
+  /** Process-level metrics (CPU, memory, event loop) on /metrics. */
+  defaultMetrics?: boolean;
+}
+
+/** All the runner's parts, wired; `start` opens the connections and listens, `stop` drains. */
+export class Runner {
+  readonly metrics: Metrics;
+  readonly pool: InstancePool;
+  readonly resolver: ReleaseResolver;
+  readonly reporter: InvocationReporter;
+  readonly server: RunnerServer;
+  private readonly prisma: PrismaClient;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly memory: MemoryWatcher;
+  private readonly native: NativeKind;
+  private readonly spawner: Spawner;
+  private readonly logger: Logger;
+  private address: AddressInfo | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: RunnerConfig,
+    options: RunnerOptions,
+  ) {
+    const logger = options.logger;
+    this.logger = logger;
+    const dataDir = resolve(config.IGNITE_DATA_DIR);
+    const prefix = config.IGNITE_QUEUE_PREFIX;
+    this.prisma = createPrismaClient(config.DATABASE_URL);
+    // Reports and readiness: fail fast while Redis is away rather than queue without bound.
+    this.redis = createRedis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.subscriber = createRedis(config.REDIS_URL);
+    let lastRedisError = 0;
+    const onRedisError = (error: Error) => {
+      const now = Date.now();
+      if (now - lastRedisError < 10_000) return;
+      lastRedisError = now;
+      logger.warn({ err: error }, 'redis connection error');
+    };
+    this.redis.on('error', onRedisError);
+    this.subscriber.on('error', onRedisError);
+
+    this.memory = new MemoryWatcher(config.RUNNER_MEMORY_CHECK_INTERVAL_MS);
+    let prlimitPath: string | null = config.RUNNER_PRLIMIT_PATH === '' ? null : config.RUNNER_PRLIMIT_PATH;
+    if (prlimitPath !== null && !existsSync(prlimitPath)) {
+      logger.warn({ prlimitPath }, 'prlimit not found: programs start without an address-space limit (resident memory is still checked)');
+      prlimitPath = null;
+    }
+    let pool: InstancePool | null = null;
+    this.metrics = new Metrics(() => pool?.stats() ?? { starting: 0, ready: 0, busy: 0, draining: 0, stopping: 0, waiting: 0 }, {
+      defaultMetrics: options.defaultMetrics ?? false,
+    });
+    this.spawner = new Spawner(logger);
+    const native = new NativeKind({
+      spawner: this.spawner,
+      artifacts: new ArtifactCache(new FilesystemBlobStore(join(dataDir, 'blobs')), join(dataDir, 'runner', 'bin')),
+      ports: new PortAllocator(config.RUNNER_INSTANCE_PORT_MIN, config.RUNNER_INSTANCE_PORT_MAX),
+      memory: this.memory,
+      logger,
+      instancesDir: join(dataDir, 'runner', 'instances'),
+      prlimitPath,
+      addressSpaceHeadroomMb: config.RUNNER_ADDRESS_SPACE_HEADROOM_MB,
+      startTimeoutMs: config.RUNNER_START_TIMEOUT_MS,
+      stopGraceMs: config.RUNNER_STOP_GRACE_MS,
+      maxInFlight: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
+      logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
+    });
+    this.native = native;
+    pool = new InstancePool({
+      kinds: [native],
+      maxInstancesPerFunction: config.RUNNER_MAX_INSTANCES_PER_FUNCTION,
+      maxInstances: config.RUNNER_MAX_INSTANCES,
+      maxInFlightPerInstance: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
+      queueWaitMs: config.RUNNER_QUEUE_WAIT_MS,
+      queueLength: config.RUNNER_QUEUE_LENGTH,
+      idleTimeoutMs: config.RUNNER_IDLE_TIMEOUT_MS,
+      logger,
+      metrics: this.metrics,
+    });
+    this.pool = pool;
+    this.resolver = new ReleaseResolver({
+      prisma: this.prisma,
+      subscriber: this.subscriber,
+      prefix,
+      logger,
+      cacheTtlMs: config.RUNNER_RELEASE_CACHE_TTL_MS,
+      defaultTimeoutMs: config.RUNNER_INVOCATION_TIMEOUT_MS,
+      defaultMemoryMb: config.RUNNER_MEMORY_LIMIT_MB,
+    });
+    // A new active release: resolve it now, so the old instances drain before the next invocation.
+    this.resolver.onActivated((event) => {
+      if (!this.pool.knows(event.appId)) return;
+      const slash = event.functionId.indexOf('/');
+      if (slash <= 0) return;
+      this.resolver
+        .resolve(event.functionId.slice(0, slash), event.functionId.slice(slash + 1))
+        .then((fn) => {
+          if (fn !== null) this.pool.refresh(fn);
+        })
+        .catch((error: unknown) => logger.warn({ err: error, functionId: event.functionId }, 'could not resolve the new release'));
+    });
+    this.reporter = new InvocationReporter({ redis: this.redis, prefix, logger, metrics: this.metrics });
+    this.server = new RunnerServer({
+      resolver: this.resolver,
+      pool: this.pool,
+      reporter: this.reporter,
+      metrics: this.metrics,
+      logger,
+      maxBodyBytes: config.RUNNER_MAX_BODY_BYTES,
+      internalToken: config.RUNNER_INTERNAL_TOKEN,
+      executionId: newExecutionId,
+      readiness: () => this.readiness(),
+    });
+  }
+
+  /** Subscribes to release announcements and listens; a Redis still away is waited for a few seconds, not forever. */
+  async start(): Promise<AddressInfo> {
+    await this.spawner.start();
+    const redisUp = Promise.all([this.resolver.start(), waitReady(this.redis)]).then(
+      () => true,
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'could not subscribe to release announcements');
+        return false;
+      },
+    );
+    const waited = await Promise.race([redisUp, delay(2_000).then(() => false)]);
+    if (!waited) this.logger.warn('redis is not reachable yet: serving anyway (release announcements and reports resume with it)');
+    this.address = await this.server.listen(this.config.RUNNER_PORT, this.config.RUNNER_HOST);
+    this.logger.info({ host: this.address.address, port: this.address.port }, 'runner listening');
+    return this.address;
+  }
+
+  /** The runner's base URL once it listens. */
+  get url(): string {
+    if (this.address === null) throw new Error('the runner is not listening');
+    return `http://${this.address.address}:${this.address.port}`;
+  }
+
+  /** Drains: no new invocations, in-flight ones finish, instances stop, reports are flushed. */
+  stop(timeoutMs = this.config.RUNNER_INVOCATION_TIMEOUT_MS + 1_000): Promise<void> {
+    this.stopping ??= this.drain(timeoutMs);
+    return this.stopping;
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    await this.server.close(timeoutMs);
+    await this.pool.shutdown(this.config.RUNNER_STOP_GRACE_MS + 1_000);
+    await this.native.settled();
+    await this.spawner.close();
+    this.memory.close();
+    await Promise.race([this.reporter.close(), delay(2_000)]);
+    this.subscriber.disconnect();
+    this.redis.disconnect();
+    await this.prisma.$disconnect();
+    this.logger.info('runner stopped');
+  }
+
+  private async readiness(): Promise<Record<string, boolean>> {
+    const check = async (probe: () => Promise<unknown>) => {
+      try {
+        await Promise.race([probe(), delay(1_000).then(() => Promise.reject(new Error('timeout')))]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const [postgres, redis] = await Promise.all([check(() => this.prisma.$queryRaw`SELECT 1`), check(() => this.redis.ping())]);
+    return { postgres, redis };
+  }
+}
+
+function waitReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

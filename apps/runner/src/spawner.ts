@@ -1,0 +1,242 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '@ignite/service-kit';
+import type { FromHelper, SpawnRequest, ToHelper } from './spawner-protocol';
+
+/** How a program ended. */
+export interface ProgramStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** It could not be started at all (ENOENT, EACCES…). */
+  spawnError?: { code: string; message: string };
+}
+
+export interface ProgramSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  readyFd: number;
+}
+
+/** A program started by the helper, as the runner sees it. */
+export class SpawnedProgram {
+  pid: number | undefined = undefined;
+  status: ProgramStatus | null = null;
+  /** `ready` written on the ready descriptor; `closed`: it closed without it. */
+  readiness: 'waiting' | 'ready' | 'closed' = 'waiting';
+  /** Settles once the program is gone and its stderr read to the end. */
+  readonly exited: Promise<ProgramStatus>;
+  onStderr: (chunk: Buffer) => void = () => {};
+  onStderrEnd: () => void = () => {};
+  onReadiness: () => void = () => {};
+  /** @internal The spawn request went to the helper. */
+  requested = false;
+  /** @internal A signal asked for before that. */
+  pendingSignal: NodeJS.Signals | null = null;
+  private settle!: (status: ProgramStatus) => void;
+  private stderr: Socket | null = null;
+  private stderrOpen = false;
+  private pendingStatus: ProgramStatus | null = null;
+
+  constructor(
+    readonly id: number,
+    private readonly spawner: Spawner,
+  ) {
+    this.exited = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  /** Signals the program's whole process group; a no-op once it is gone. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.status === null && this.pendingStatus === null) this.spawner.signal(this, signal);
+  }
+
+  /** @internal */
+  receive(message: FromHelper, handle: unknown): void {
+    switch (message.type) {
+      case 'spawned':
+        this.pid = message.pid;
+        if (handle instanceof Socket) this.attachStderr(handle);
+        return;
+      case 'ready':
+        this.readiness = 'ready';
+        this.onReadiness();
+        return;
+      case 'ready-fd-closed':
+        if (this.readiness === 'waiting') this.readiness = 'closed';
+        this.onReadiness();
+        return;
+      case 'exit': {
+        const status: ProgramStatus = { code: message.code, signal: message.signal };
+        if (message.spawnError !== undefined) status.spawnError = message.spawnError;
+        this.exit(status);
+        return;
+      }
+    }
+  }
+
+  /** @internal The process is gone; the status is final once its stderr is read (or a moment later). */
+  exit(status: ProgramStatus): void {
+    if (this.status !== null || this.pendingStatus !== null) return;
+    if (!this.stderrOpen) {
+      this.end(status);
+      return;
+    }
+    this.pendingStatus = status;
+    // A descendant that escaped the process group may hold stderr open.
+    setTimeout(() => {
+      this.stderr?.destroy();
+      this.end(status);
+    }, 1000).unref();
+  }
+
+  private end(status: ProgramStatus): void {
+    if (this.status !== null) return;
+    this.status = status;
+    this.settle(status);
+  }
+
+  private attachStderr(socket: Socket): void {
+    this.stderr = socket;
+    this.stderrOpen = true;
+    socket.on('data', (chunk: Buffer) => this.onStderr(chunk));
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      this.stderrOpen = false;
+      this.onStderrEnd();
+      if (this.pendingStatus !== null) this.end(this.pendingStatus);
+    });
+  }
+}
+
+/**
+ * Starts programs through the spawn helper (`spawner-main.cts`): a fork of the runner itself
+ * would cost milliseconds per start, blocking the event loop, growing with the runner's memory.
+ * If the helper dies, the programs it started are killed (their stderr went with it) and a new
+ * helper takes over.
+ */
+export class Spawner {
+  private helper: ChildProcess | null = null;
+  private helperUp: Promise<void> | null = null;
+  private readonly programs = new Map<number, SpawnedProgram>();
+  private nextId = 1;
+  private closed = false;
+  private restarts = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Starts the helper; resolves once it runs. */
+  start(): Promise<void> {
+    this.helperUp ??= this.launch();
+    return this.helperUp;
+  }
+
+  spawn(spec: ProgramSpec): SpawnedProgram {
+    const program = new SpawnedProgram(this.nextId++, this);
+    if (this.closed) {
+      program.exit({ code: null, signal: null, spawnError: { code: 'ESHUTDOWN', message: 'the runner is stopping' } });
+      return program;
+    }
+    this.programs.set(program.id, program);
+    void program.exited.then(() => this.programs.delete(program.id));
+    const request: SpawnRequest = { type: 'spawn', id: program.id, ...spec };
+    const sendRequest = () => {
+      this.send(request, program);
+      program.requested = true;
+      // A signal that came before the request went out follows it.
+      if (program.pendingSignal !== null) this.send({ type: 'signal', id: program.id, signal: program.pendingSignal }, program);
+    };
+    if (this.helper?.connected) sendRequest();
+    else
+      this.start().then(sendRequest, (error: unknown) =>
+        program.exit({ code: null, signal: null, spawnError: { code: 'EHELPER', message: String(error) } }),
+      );
+    return program;
+  }
+
+  signal(program: SpawnedProgram, signal: NodeJS.Signals): void {
+    if (!program.requested) {
+      // SIGKILL wins over SIGTERM.
+      if (program.pendingSignal !== 'SIGKILL') program.pendingSignal = signal;
+      return;
+    }
+    this.send({ type: 'signal', id: program.id, signal }, program);
+  }
+
+  /** Stops the helper (which kills whatever it still runs). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const helper = this.helper;
+    if (helper === null || helper.exitCode !== null || helper.signalCode !== null) return;
+    const gone = new Promise((resolve) => helper.once('exit', resolve));
+    helper.disconnect();
+    await gone;
+  }
+
+  private send(message: ToHelper, program: SpawnedProgram): void {
+    const helper = this.helper;
+    if (helper === null || !helper.connected) {
+      if (message.type === 'spawn') {
+        program.exit({ code: null, signal: null, spawnError: { code: 'EHELPER', message: 'the spawn helper is not running' } });
+      }
+      return;
+    }
+    helper.send(message, (error: Error | null) => {
+      if (error !== null && message.type === 'spawn') {
+        program.exit({ code: null, signal: null, spawnError: { code: 'EHELPER', message: error.message } });
+      }
+    });
+  }
+
+  private launch(): Promise<void> {
+    // Compiled: spawner-main.cjs beside this file; from the sources (tests): the .cts, run by Node as is.
+    const compiled = join(__dirname, 'spawner-main.cjs');
+    const script = existsSync(compiled) ? compiled : join(__dirname, 'spawner-main.cts');
+    const helper = fork(script, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A small heap: a fork copies the helper's memory mappings, so the smaller the faster.
+      execArgv: ['--no-warnings', '--max-old-space-size=64', '--max-semi-space-size=1'],
+      env: {},
+      serialization: 'json',
+    });
+    this.helper = helper;
+    helper.on('message', (message: FromHelper, handle: unknown) => this.programs.get(message.id)?.receive(message, handle));
+    helper.on('error', (error) => this.logger.error({ err: error }, 'spawn helper error'));
+    helper.once('exit', (code, signal) => this.helperExited(helper, code, signal));
+    return new Promise((resolve, reject) => {
+      helper.once('spawn', () => resolve());
+      helper.once('error', reject);
+    });
+  }
+
+  private helperExited(helper: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.helper !== helper) return;
+    this.helper = null;
+    this.helperUp = null;
+    // What it started cannot be followed any more (their stderr was its pipe): stop it all.
+    for (const program of this.programs.values()) {
+      if (program.pid !== undefined) {
+        try {
+          process.kill(-program.pid, 'SIGKILL');
+        } catch {
+          // ESRCH
+        }
+        program.exit({ code: null, signal: 'SIGKILL' });
+      } else {
+        program.exit({ code: null, signal: null, spawnError: { code: 'EHELPER', message: 'the spawn helper exited' } });
+      }
+    }
+    this.programs.clear();
+    if (this.closed) return;
+    this.restarts++;
+    this.logger.error({ code, signal, restarts: this.restarts }, 'the spawn helper exited: starting a new one');
+    const delay = Math.min(1000, 50 * this.restarts);
+    setTimeout(() => {
+      if (!this.closed) this.start().catch((error: unknown) => this.logger.error({ err: error }, 'could not start the spawn helper'));
+    }, delay).unref();
+  }
+}

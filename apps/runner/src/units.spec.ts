@@ -1,0 +1,148 @@
+jest.mock('uuid', () => require('./testing/uuid-v7'));
+
+import type { Logger } from '@ignite/service-kit';
+import pino from 'pino';
+import { RunnerConfigSchema } from './config';
+import { InvocationError } from './errors';
+import { newExecutionId } from './execution-id';
+import { FunctionLog } from './function-log';
+import { PortAllocator } from './ports';
+import { forwardedHeaders, parseInvokePath } from './server';
+
+function memoryLogger(): { logger: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => records.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, records };
+}
+
+describe('parseInvokePath', () => {
+  it('splits org, app and the program path with its query', () => {
+    expect(parseInvokePath('/v1/invoke/acme/hello')).toEqual({ org: 'acme', app: 'hello', path: '/' });
+    expect(parseInvokePath('/v1/invoke/acme/hello?x=1')).toEqual({ org: 'acme', app: 'hello', path: '/?x=1' });
+    expect(parseInvokePath('/v1/invoke/acme/hello/a/b?x=1&y')).toEqual({ org: 'acme', app: 'hello', path: '/a/b?x=1&y' });
+    expect(parseInvokePath('/v1/invoke/ac%2Dme/h%C3%A9')).toEqual({ org: 'ac-me', app: 'hé', path: '/' });
+    expect(parseInvokePath('/v1/invoke/ac%20me/x')).toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('refuses what is not org/app', () => {
+    for (const url of ['/v1/invoke/', '/v1/invoke/acme', '/v1/invoke/acme/', '/v1/invoke//hello']) {
+      expect(parseInvokePath(url)).toMatchObject({ code: 'not_found' });
+    }
+    expect(parseInvokePath('/v1/invoke/acme/%E0%A4%A')).toBeInstanceOf(InvocationError);
+    expect(parseInvokePath('/v1/invoke/acme/a%2Fb')).toMatchObject({ code: 'validation_failed' });
+  });
+});
+
+describe('forwardedHeaders', () => {
+  it('drops connection-level and platform headers and sets the ids', () => {
+    const raw = [
+      'Host',
+      'x',
+      'Content-Type',
+      'application/json',
+      'Connection',
+      'keep-alive',
+      'X-Ignite-Execution-Id',
+      'forged',
+      'Content-Length',
+      '2',
+      'X-Mine',
+      'v',
+    ];
+    expect(forwardedHeaders(raw, 'exec', 'org/app')).toEqual([
+      'Content-Type',
+      'application/json',
+      'X-Mine',
+      'v',
+      'x-ignite-execution-id',
+      'exec',
+      'x-ignite-function-id',
+      'org/app',
+    ]);
+  });
+});
+
+describe('newExecutionId', () => {
+  it('makes distinct, increasing UUIDv7s', () => {
+    const ids = Array.from({ length: 2000 }, () => newExecutionId());
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('FunctionLog', () => {
+  it('logs whole lines across chunks, with the execution when it is known', () => {
+    const { logger, records } = memoryLogger();
+    let current: string | undefined = 'exec-1';
+    const log = new FunctionLog({ logger, maxLinesPerSecond: 100, executionId: () => current });
+    log.write(Buffer.from('first li'));
+    log.write(Buffer.from('ne\r\nsecond\nthi'));
+    current = undefined;
+    log.write(Buffer.from([0xc3]));
+    log.write(Buffer.from([0xa9]));
+    log.end();
+    expect(records.map((r) => [r.text, r.executionId])).toEqual([
+      ['first line', 'exec-1'],
+      ['second', 'exec-1'],
+      ['thié', undefined],
+    ]);
+    expect(log.lastLines()).toEqual(['first line', 'second', 'thié']);
+  });
+
+  it('cuts endless lines and rate-limits floods, counting what it dropped', () => {
+    const { logger, records } = memoryLogger();
+    const seen: string[] = [];
+    const log = new FunctionLog({ logger, maxLinesPerSecond: 10, executionId: () => undefined, observe: (line) => seen.push(line) });
+    log.write(Buffer.from('x'.repeat(40_000)));
+    expect(records.map((r) => (r.text as string).length)).toEqual([16_384, 16_384]);
+    log.write(Buffer.from('line\n'.repeat(50)));
+    log.end();
+    // The rest of the long line ends with the first "line".
+    expect(seen.length).toBe(52);
+    expect(records.filter((r) => r.msg === 'function log')).toHaveLength(10);
+    expect(records.at(-1)).toMatchObject({ msg: 'function log lines dropped', dropped: 42 });
+  });
+});
+
+describe('PortAllocator', () => {
+  it('hands out distinct pairs, reuses released ones and avoids conflicting ones', () => {
+    const ports = new PortAllocator(30_000, 30_007);
+    const taken = [ports.allocate(), ports.allocate(), ports.allocate(), ports.allocate()];
+    expect(new Set(taken).size).toBe(4);
+    for (const port of taken) expect([30_000, 30_002, 30_004, 30_006]).toContain(port);
+    expect(() => ports.allocate()).toThrow(/no free instance port pair/);
+    ports.release(taken[0]!);
+    expect(ports.allocate()).toBe(taken[0]);
+    ports.conflict(taken[1]!);
+    expect(() => ports.allocate()).toThrow();
+  });
+});
+
+describe('RunnerConfigSchema', () => {
+  it('has defaults for everything and reads overrides', () => {
+    const config = RunnerConfigSchema.parse({});
+    expect(config).toMatchObject({
+      RUNNER_PORT: 8081,
+      RUNNER_HOST: '127.0.0.1',
+      IGNITE_DATA_DIR: '.data',
+      IGNITE_QUEUE_PREFIX: 'ignite',
+      RUNNER_INVOCATION_TIMEOUT_MS: 30_000,
+      RUNNER_MEMORY_LIMIT_MB: 256,
+      RUNNER_IDLE_TIMEOUT_MS: 300_000,
+      RUNNER_QUEUE_WAIT_MS: 2_000,
+      RUNNER_PRLIMIT_PATH: '/usr/bin/prlimit',
+    });
+    expect(config.RUNNER_INTERNAL_TOKEN).toBeUndefined();
+    expect(RunnerConfigSchema.parse({ RUNNER_INTERNAL_TOKEN: '', IGNITE_QUEUE_PREFIX: '' })).toMatchObject({
+      RUNNER_INTERNAL_TOKEN: undefined,
+      IGNITE_QUEUE_PREFIX: 'ignite',
+    });
+    expect(RunnerConfigSchema.parse({ RUNNER_MAX_INSTANCES: '7', RUNNER_PRLIMIT_PATH: '' })).toMatchObject({
+      RUNNER_MAX_INSTANCES: 7,
+      RUNNER_PRLIMIT_PATH: '',
+    });
+    expect(RunnerConfigSchema.safeParse({ RUNNER_MAX_INSTANCES: '0' }).success).toBe(false);
+    expect(RunnerConfigSchema.safeParse({ RUNNER_INSTANCE_PORT_MIN: '20000', RUNNER_INSTANCE_PORT_MAX: '20004' }).success).toBe(false);
+  });
+});

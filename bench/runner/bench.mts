@@ -1,0 +1,314 @@
+/**
+ * Benchmark of apps/runner (run through ./run.sh, which builds what it needs first). Not a test:
+ * it prints figures, and fails only if something cannot run at all.
+ *
+ *  (a) warm invocation: wrk against the runner and against the very instance the runner uses,
+ *      hit directly: added p50 latency (one connection) and throughput ratio (many connections);
+ *  (b) cold start: the first invocation of a freshly published release (resolve, fetch and
+ *      verify the artifact, spawn, readiness, answer), one new artifact each run;
+ *  (c) many functions: FUNCTIONS apps of the same artifact invoked round-robin with room for only
+ *      WARM_SLOTS instances: errors and latency percentiles.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { FilesystemBlobStore } from '@ignite/blob-store';
+import { channels } from '@ignite/contracts';
+import { createPrismaClient } from '@ignite/database';
+import { createRedis } from '@ignite/service-kit';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const HERE = import.meta.dirname;
+
+const settings = {
+  databaseUrl: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ignite',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  program: process.env.HELLO_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'sdk/ignite-rs/target'), 'release/rust-hello-bin'),
+  runnerPort: Number(process.env.RUNNER_PORT ?? 18181),
+  duration: process.env.DURATION ?? '10s',
+  warmup: process.env.WARMUP ?? '2s',
+  connections: Number(process.env.CONNECTIONS ?? 32),
+  rounds: Number(process.env.ROUNDS ?? 2),
+  coldRuns: Number(process.env.COLD_RUNS ?? 30),
+  functions: Number(process.env.FUNCTIONS ?? 200),
+  warmSlots: Number(process.env.WARM_SLOTS ?? 50),
+  rrConnections: Number(process.env.RR_CONNECTIONS ?? 16),
+};
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+interface WrkResult {
+  requests: number;
+  duration_us: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+  connect: number;
+  read: number;
+  write: number;
+  status: number;
+  timeout: number;
+  rps: number;
+  errors: number;
+}
+
+async function wrk(url: string, connections: number, duration: string, ...scriptArgs: string[]): Promise<WrkResult> {
+  const { stdout } = await run(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${duration}`, '--timeout', '10s', '-s', join(HERE, 'post.lua'), url, '--', ...scriptArgs],
+    { maxBuffer: 1024 * 1024 },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (line === undefined) throw new Error(`wrk printed no result:\n${stdout}`);
+  const raw = JSON.parse(line.slice('RESULT '.length)) as Omit<WrkResult, 'rps' | 'errors'>;
+  return {
+    ...raw,
+    rps: raw.requests / (raw.duration_us / 1e6),
+    errors: raw.connect + raw.read + raw.write + raw.status + raw.timeout,
+  };
+}
+
+/** CPU time (user + system) a process has used, in microseconds. */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+
+interface LogRecord {
+  msg: string;
+  functionId?: string;
+  port?: number;
+  pid?: number;
+  startMs?: number;
+  prepareMs?: number;
+  readyMs?: number;
+}
+
+class RunnerProcess {
+  readonly child: ChildProcess;
+  readonly ready: LogRecord[] = [];
+  private readonly listening: Promise<void>;
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [join(ROOT, 'apps/runner/dist/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: this.child.stdout! });
+    this.listening = new Promise((resolveListening, reject) => {
+      this.child.once('exit', (code) => reject(new Error(`the runner exited (${code})`)));
+      lines.on('line', (line) => {
+        let record: LogRecord;
+        try {
+          record = JSON.parse(line) as LogRecord;
+        } catch {
+          return;
+        }
+        if (record.msg === 'runner listening') resolveListening();
+        if (record.msg === 'instance ready') this.ready.push(record);
+      });
+    });
+  }
+
+  whenListening(): Promise<void> {
+    return this.listening;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((done) => this.child.once('exit', done));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function main(): Promise<void> {
+  const cpuCount = cpus().length;
+  log(`${cpuCount} CPUs, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'ignite-bench-'));
+  const prefix = `ignite-bench-${randomBytes(4).toString('hex')}`;
+  const prisma = createPrismaClient(settings.databaseUrl);
+  const store = new FilesystemBlobStore(join(dataDir, 'blobs'));
+  const org = await prisma.org.create({ data: { slug: `bench-${randomBytes(4).toString('hex')}` } });
+  let runner: RunnerProcess | null = null;
+
+  const createApp = async (name: string, artifact: { sha256: string; size: number }) => {
+    const app = await prisma.app.create({ data: { orgId: org.id, name } });
+    const build = await prisma.build.create({
+      data: { appId: app.id, draftRevision: 1, sourceSha256: 'b'.repeat(64), target: 'native', status: 'succeeded' },
+    });
+    const release = await prisma.release.create({
+      data: { appId: app.id, buildId: build.id, number: 1, target: 'native', artifactSha256: artifact.sha256, artifactSize: artifact.size },
+    });
+    await prisma.app.update({ where: { id: app.id }, data: { activeReleaseId: release.id } });
+    return `${org.slug}/${name}`;
+  };
+
+  try {
+    const program = await readFile(settings.program);
+    const artifact = await store.put(program);
+    const hello = await createApp('hello', artifact);
+    for (let i = 0; i < settings.functions; i += 20) {
+      await Promise.all(Array.from({ length: Math.min(20, settings.functions - i) }, (_, j) => createApp(`rr${i + j}`, artifact)));
+    }
+    log(`seeded ${settings.functions + 1} apps in org ${org.slug}`);
+
+    runner = new RunnerProcess({
+      PATH: process.env.PATH,
+      RUNNER_PORT: String(settings.runnerPort),
+      DATABASE_URL: settings.databaseUrl,
+      REDIS_URL: settings.redisUrl,
+      IGNITE_DATA_DIR: dataDir,
+      IGNITE_QUEUE_PREFIX: prefix,
+      RUNNER_MAX_INSTANCES: String(settings.warmSlots),
+      RUNNER_MAX_INSTANCES_PER_FUNCTION: '1',
+      RUNNER_MAX_IN_FLIGHT_PER_INSTANCE: String(Math.max(64, settings.connections)),
+      RUNNER_QUEUE_LENGTH: '2000',
+      RUNNER_QUEUE_WAIT_MS: '10000',
+      LOG_LEVEL: 'info',
+    });
+    await runner.whenListening();
+    const base = `http://127.0.0.1:${settings.runnerPort}`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const invoke = (functionId: string) =>
+      new Promise<{ status: number; ms: number; cold: string | undefined; runnerMs: number }>((done, fail) => {
+        const started = performance.now();
+        const req = request(
+          `${base}/v1/invoke/${functionId}`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () =>
+              done({
+                status: res.statusCode ?? 0,
+                ms: performance.now() - started,
+                cold: res.headers['x-ignite-cold'] as string | undefined,
+                runnerMs: Number(res.headers['x-ignite-duration-ms']),
+              }),
+            );
+          },
+        );
+        req.on('error', fail);
+        req.end('{"message":"hi there"}');
+      });
+
+    // (a) warm: the runner, and the instance it uses hit directly.
+    const first = await invoke(hello);
+    if (first.status !== 200) throw new Error(`hello answered ${first.status}`);
+    const instance = runner.ready.find((r) => r.functionId === hello);
+    if (instance?.port === undefined || instance.pid === undefined) throw new Error('no instance port in the runner log');
+    const targets = {
+      direct: { url: `http://127.0.0.1:${instance.port}/`, args: ['direct'], pids: [instance.pid] },
+      runner: { url: `${base}/v1/invoke/${hello}`, args: ['single'], pids: [instance.pid, runner.child.pid!] },
+    };
+    const results: Record<'direct' | 'runner', { p50: number[]; p99: number[]; rps: number[]; cpu: number[] }> = {
+      direct: { p50: [], p99: [], rps: [], cpu: [] },
+      runner: { p50: [], p99: [], rps: [], cpu: [] },
+    };
+    for (let round = 1; round <= settings.rounds; round++) {
+      const order: ('direct' | 'runner')[] = round % 2 ? ['direct', 'runner'] : ['runner', 'direct'];
+      for (const name of order) {
+        const target = targets[name];
+        await wrk(target.url, settings.connections, settings.warmup, ...target.args);
+        const latency = await wrk(target.url, 1, settings.duration, ...target.args);
+        const cpuBefore = (await Promise.all(target.pids.map(cpuMicros))).reduce((a, b) => a + b, 0);
+        const load = await wrk(target.url, settings.connections, settings.duration, ...target.args);
+        const cpuAfter = (await Promise.all(target.pids.map(cpuMicros))).reduce((a, b) => a + b, 0);
+        if (latency.errors + load.errors > 0) throw new Error(`${name}: wrk saw ${latency.errors + load.errors} errors`);
+        results[name].p50.push(latency.p50_us);
+        results[name].p99.push(latency.p99_us);
+        results[name].rps.push(load.rps);
+        results[name].cpu.push((cpuAfter - cpuBefore) / load.requests);
+        log(
+          `(a) round ${round} ${name}: c=1 p50 ${latency.p50_us} us p99 ${latency.p99_us} us; c=${settings.connections} ${load.rps.toFixed(0)} req/s, ${((cpuAfter - cpuBefore) / load.requests).toFixed(1)} us CPU/request`,
+        );
+      }
+    }
+
+    // (b) cold start: a new app with a new artifact each run (same program, distinct bytes appended).
+    const cold: { ms: number; runnerMs: number }[] = [];
+    for (let i = 0; i < settings.coldRuns; i++) {
+      const unique = await store.put(Buffer.concat([program, randomBytes(32)]));
+      const functionId = await createApp(`cold${i}`, unique);
+      const answer = await invoke(functionId);
+      if (answer.status !== 200 || answer.cold !== 'true') throw new Error(`cold run ${i}: ${answer.status}, cold=${answer.cold}`);
+      cold.push({ ms: answer.ms, runnerMs: answer.runnerMs });
+    }
+    const coldStarts = runner.ready.filter((r) => r.functionId?.includes('/cold'));
+    const startMs = coldStarts.map((r) => r.startMs ?? 0);
+    const prepareMs = coldStarts.map((r) => r.prepareMs ?? 0);
+    const readyMs = coldStarts.map((r) => r.readyMs ?? 0);
+
+    // (c) many functions, few warm slots.
+    const rr = await wrk(
+      `${base}/`,
+      settings.rrConnections,
+      settings.duration,
+      'rr',
+      `/v1/invoke/${org.slug}/rr`,
+      String(settings.functions),
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+
+    const a = {
+      directP50: median(results.direct.p50),
+      runnerP50: median(results.runner.p50),
+      directRps: median(results.direct.rps),
+      runnerRps: median(results.runner.rps),
+    };
+    const out = [
+      '',
+      `Ignite runner benchmark: rust-hello, wrk (1 thread), ${cpuCount} CPUs, load average now ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
+      '',
+      `(a) warm invocation, runner vs the same instance hit directly (median of ${settings.rounds} rounds of ${settings.duration})`,
+      `    latency, 1 connection:   direct p50 ${a.directP50} us, runner p50 ${a.runnerP50} us -> added p50 ${(a.runnerP50 - a.directP50).toFixed(0)} us (goal < 300 us); p99 direct ${median(results.direct.p99)} us, runner ${median(results.runner.p99)} us`,
+      `    throughput, ${settings.connections} connections: direct ${a.directRps.toFixed(0)} req/s, runner ${a.runnerRps.toFixed(0)} req/s -> ratio ${(a.runnerRps / a.directRps).toFixed(3)} (goal >= 0.85)`,
+      `    CPU per request: direct ${median(results.direct.cpu).toFixed(1)} us (program), via runner ${median(results.runner.cpu).toFixed(1)} us (runner + program)`,
+      '',
+      `(b) cold start: first invocation of a freshly published release (${settings.coldRuns} runs, new artifact each)`,
+      `    client-observed p50 ${median(cold.map((c) => c.ms)).toFixed(2)} ms (goal < 20 ms), p90 ${percentile(
+        cold.map((c) => c.ms),
+        90,
+      ).toFixed(2)} ms, max ${Math.max(...cold.map((c) => c.ms)).toFixed(2)} ms`,
+      `    runner time to first byte p50 ${median(cold.map((c) => c.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(readyMs).toFixed(2)} ms)`,
+      '',
+      `(c) ${settings.functions} functions round-robin, ${settings.warmSlots} warm slots, ${settings.rrConnections} connections, ${settings.duration}`,
+      `    ${rr.requests} requests, ${rr.rps.toFixed(0)} req/s, errors ${rr.errors} (goal 0: connect ${rr.connect}, read ${rr.read}, write ${rr.write}, non-2xx ${rr.status}, timeout ${rr.timeout})`,
+      `    latency p50 ${(rr.p50_us / 1000).toFixed(2)} ms, p90 ${(rr.p90_us / 1000).toFixed(2)} ms, p99 ${(rr.p99_us / 1000).toFixed(2)} ms, max ${(rr.max_us / 1000).toFixed(2)} ms`,
+      `    runner totals: ${metric('ignite_runner_cold_start_seconds_count')} cold starts, ${metric('ignite_runner_instance_evictions_total')} evictions, ${metric('ignite_runner_instance_start_failures_total')} failed starts`,
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+    agent.destroy();
+  } finally {
+    await runner?.stop();
+    await prisma.org.delete({ where: { id: org.id } }).catch(() => {});
+    await prisma.$disconnect();
+    const redis = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1 });
+    await redis.del(channels.invocations(prefix)).catch(() => {});
+    redis.disconnect();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
