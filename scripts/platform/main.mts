@@ -84,6 +84,8 @@ async function main(command: string | undefined, args: string[]): Promise<number
         IGNITE_ENV: 'test',
         IGNITE_QUEUE_PREFIX: 'ignite-test',
         IGNITE_BUILD_CACHE_DIR: process.env.IGNITE_BUILD_CACHE_DIR || join(cacheHome(), 'build-cache'),
+        IGNITE_SDK_TARGET_DIR: join(cacheHome(), 'sdk-target'),
+        IGNITE_FIXTURES_TARGET_DIR: join(cacheHome(), 'runner-fixtures-target'),
       };
       const jest = await runJest(root, env, args);
       const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml'))

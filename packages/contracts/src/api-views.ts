@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The API's answers, as zod schemas: the API documents and produces them, the CLI's typed client
- * parses them. Times are ISO 8601 strings.
+ * The API's answers, as zod schemas: the API documents and produces them (apps/api), the CLI's
+ * typed client parses them (apps/cli). Times are ISO 8601 strings.
  */
 
 const isoTime = z.iso.datetime();
@@ -22,9 +22,7 @@ export const DraftViewSchema = z
   .meta({ id: 'Draft' });
 export type DraftView = z.infer<typeof DraftViewSchema>;
 
-export const DraftSavedSchema = z
-  .object({ revision: z.number().int(), sha256, size: z.number().int(), format: z.enum(['tar.gz', 'zip']) })
-  .meta({ id: 'DraftSaved' });
+export const DraftSavedSchema = z.object({ revision: z.number().int(), sha256, size: z.number().int(), format: z.enum(['tar.gz', 'zip']) });
 export type DraftSaved = z.infer<typeof DraftSavedSchema>;
 
 export const BuildViewSchema = z

@@ -1,0 +1,92 @@
+import type { AppModel, BuildModel, DraftModel, ReleaseModel } from '@ignite/database';
+import { PrismaClient } from '@ignite/database';
+import { Injectable } from '@nestjs/common';
+
+export interface NewApp {
+  orgId: string;
+  name: string;
+  rustTarget: 'native' | 'wasm';
+  env: Record<string, string>;
+  timeoutMs?: number | undefined;
+  memoryMb?: number | undefined;
+}
+
+export type AppWithActive = AppModel & { activeRelease: ReleaseModel | null };
+export type AppDetail = AppWithActive & { draft: DraftModel | null; latestBuild: BuildModel | null };
+
+const TX = { maxWait: 10_000, timeout: 15_000 };
+
+@Injectable()
+export class AppsRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async create(app: NewApp): Promise<AppModel> {
+    return this.prisma.app.create({
+      data: {
+        orgId: app.orgId,
+        name: app.name,
+        runtime: 'rust',
+        rustTarget: app.rustTarget,
+        env: app.env,
+        timeoutMs: app.timeoutMs ?? null,
+        memoryMb: app.memoryMb ?? null,
+      },
+    });
+  }
+
+  async list(orgId: string): Promise<AppWithActive[]> {
+    return this.prisma.app.findMany({ where: { orgId }, orderBy: { name: 'asc' }, include: { activeRelease: true } });
+  }
+
+  async findByName(orgId: string, name: string): Promise<AppWithActive | null> {
+    return this.prisma.app.findUnique({ where: { orgId_name: { orgId, name } }, include: { activeRelease: true } });
+  }
+
+  async findDetail(orgId: string, name: string): Promise<AppDetail | null> {
+    const app = await this.prisma.app.findUnique({
+      where: { orgId_name: { orgId, name } },
+      include: { activeRelease: true, draft: true, builds: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1 } },
+    });
+    if (!app) return null;
+    const { builds, ...rest } = app;
+    return { ...rest, latestBuild: builds[0] ?? null };
+  }
+
+  /** Rewrites the env under the app's row lock, so concurrent patches never lose each other's changes. */
+  async updateEnv(appId: string, change: (env: AppModel['env']) => Record<string, string>): Promise<AppWithActive | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM apps WHERE id = ${appId}::uuid FOR UPDATE`;
+      const current = await tx.app.findUnique({ where: { id: appId }, select: { env: true } });
+      if (!current) return null;
+      return tx.app.update({ where: { id: appId }, data: { env: change(current.env) }, include: { activeRelease: true } });
+    }, TX);
+  }
+
+  /**
+   * Deletes the app and, by cascade, its draft, builds, log lines, releases and invocations.
+   * Resolves with the content addresses the app referenced (candidates for collection), or
+   * undefined when the app was already gone.
+   */
+  async delete(appId: string): Promise<string[] | undefined> {
+    return this.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM apps WHERE id = ${appId}::uuid FOR UPDATE`;
+      if (locked.length === 0) return undefined;
+      const [draft, builds, releases] = await Promise.all([
+        tx.draft.findUnique({ where: { appId }, select: { sourceSha256: true } }),
+        tx.build.findMany({ where: { appId }, select: { sourceSha256: true, artifactSha256: true } }),
+        tx.release.findMany({ where: { appId }, select: { artifactSha256: true } }),
+      ]);
+      const shas = new Set<string>();
+      if (draft) shas.add(draft.sourceSha256);
+      for (const build of builds) {
+        shas.add(build.sourceSha256);
+        if (build.artifactSha256) shas.add(build.artifactSha256);
+      }
+      for (const release of releases) shas.add(release.artifactSha256);
+      // The app's active release points back at the app: clear it so the cascade has no cycle to trip on.
+      await tx.app.update({ where: { id: appId }, data: { activeReleaseId: null } });
+      await tx.app.delete({ where: { id: appId } });
+      return [...shas];
+    }, TX);
+  }
+}

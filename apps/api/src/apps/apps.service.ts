@@ -1,0 +1,94 @@
+import { ErrorCode } from '@ignite/contracts';
+import { Injectable } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context';
+import { BlobCollector } from '../blobs/blob-collector.service';
+import { appNotFound, DomainError } from '../common/domain-error';
+import { isUniqueViolation } from '../common/prisma-errors';
+import { type AppDetailView, type AppView, appView, buildView, draftView, envOf, releaseView } from '../common/views';
+import { NAME_PATTERN } from '../config';
+import { ReleaseNotifier } from '../infra/release-notifier';
+import type { CreateAppDto, PatchEnvDto } from './apps.dto';
+import { AppsRepository, type AppWithActive } from './apps.repository';
+
+/** Apps: create, read, change their environment, delete (with what they stored). */
+@Injectable()
+export class AppsService {
+  constructor(
+    private readonly apps: AppsRepository,
+    private readonly blobs: BlobCollector,
+    private readonly notifier: ReleaseNotifier,
+  ) {}
+
+  async create(caller: AuthContext, input: CreateAppDto): Promise<AppView> {
+    try {
+      const app = await this.apps.create({
+        orgId: caller.orgId,
+        name: input.name,
+        rustTarget: input.rustTarget,
+        env: input.env,
+        timeoutMs: input.timeoutMs,
+        memoryMb: input.memoryMb,
+      });
+      return appView(app, caller.org, null);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new DomainError(ErrorCode.conflict, `app "${input.name}" already exists in org "${caller.org}"`);
+      throw error;
+    }
+  }
+
+  async list(caller: AuthContext): Promise<AppView[]> {
+    const apps = await this.apps.list(caller.orgId);
+    return apps.map((app) => appView(app, caller.org, app.activeRelease?.number ?? null));
+  }
+
+  async get(caller: AuthContext, name: string): Promise<AppDetailView> {
+    const app = NAME_PATTERN.test(name) ? await this.apps.findDetail(caller.orgId, name) : null;
+    if (!app) throw appNotFound(caller.org, name);
+    return {
+      ...appView(app, caller.org, app.activeRelease?.number ?? null),
+      draft: app.draft ? draftView(app.draft) : null,
+      latestBuild: app.latestBuild ? buildView(app.latestBuild) : null,
+      activeRelease: app.activeRelease ? releaseView(app.activeRelease, app.activeReleaseId) : null,
+    };
+  }
+
+  /** The app named in the path, in the caller's org, or the not-found answer every route gives. */
+  async require(caller: AuthContext, name: string): Promise<AppWithActive> {
+    const app = NAME_PATTERN.test(name) ? await this.apps.findByName(caller.orgId, name) : null;
+    if (!app) throw appNotFound(caller.org, name);
+    return app;
+  }
+
+  /**
+   * Sets and unsets variables. When a release is active, runners are told (as for an activation)
+   * so that new instances start with the new environment.
+   */
+  async patchEnv(caller: AuthContext, name: string, patch: PatchEnvDto): Promise<AppView> {
+    const app = await this.require(caller, name);
+    const updated = await this.apps.updateEnv(app.id, (current) => {
+      const env = envOf({ env: current });
+      for (const key of patch.unset ?? []) delete env[key];
+      Object.assign(env, patch.set ?? {});
+      if (Object.keys(env).length > 200) throw new DomainError(ErrorCode.validation, 'an app has at most 200 env variables');
+      return env;
+    });
+    if (!updated) throw appNotFound(caller.org, name);
+    if (updated.activeRelease) {
+      await this.notifier.releaseActivated({
+        appId: updated.id,
+        functionId: `${caller.org}/${updated.name}`,
+        releaseId: updated.activeRelease.id,
+        number: updated.activeRelease.number,
+      });
+    }
+    return appView(updated, caller.org, updated.activeRelease?.number ?? null);
+  }
+
+  /** Deletes the app with everything it owns, then the blobs no other app still references. */
+  async delete(caller: AuthContext, name: string): Promise<void> {
+    const app = await this.require(caller, name);
+    const shas = await this.apps.delete(app.id);
+    if (shas === undefined) throw appNotFound(caller.org, name);
+    await this.blobs.collect(shas);
+  }
+}

@@ -1,0 +1,24 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
+import { ErrorBodySchema } from './error-body';
+
+export class ErrorDto extends createZodDto(ErrorBodySchema) {}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Missing or invalid API key',
+  404: 'Not found (or not visible to this key)',
+  409: 'Conflicts with the current state',
+  413: 'Body larger than the limit',
+  422: 'Archive refused',
+  502: 'The runner answered badly',
+  503: 'A dependency is unavailable',
+};
+
+/** Documents the error answers of a route (every one has the `Error` body). */
+export function ApiErrors(...statuses: number[]) {
+  return applyDecorators(
+    ...[401, 404, ...statuses].map((status) => ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ErrorDto })),
+  );
+}

@@ -1,0 +1,79 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { env, loadConfigOrExit, parseConfig } from '@ignite/service-kit';
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+
+/** Lower-case letters, digits and `-`, starting with a letter, at most 63 characters: org slugs and app names. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export const NAME_RULE = 'lower-case letters, digits and "-", starting with a letter, at most 63 characters';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .default('true')
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/**
+ * The API's whole configuration, read from the environment once at start. The keys are the
+ * environment variable names; an empty variable counts as unset.
+ */
+export const ApiConfigSchema = z.preprocess(
+  (raw) => (raw && typeof raw === 'object' ? Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== '')) : raw),
+  z.object({
+    PORT: env.port(8080),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    /** Blobs live in `<IGNITE_DATA_DIR>/blobs`, uploads in progress in `<IGNITE_DATA_DIR>/tmp`. */
+    IGNITE_DATA_DIR: env.dataDir,
+    IGNITE_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, "_", "." or "-"')
+      .default('ignite'),
+    RUNNER_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('http://127.0.0.1:8081'),
+    RUNNER_INTERNAL_TOKEN: z.string().min(1).optional(),
+    /** Largest source archive accepted by `PUT .../draft`. */
+    MAX_ARCHIVE_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(50 * MIB),
+    /** Largest JSON (or other) request body, invocation payloads included. */
+    MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(6 * MIB),
+    IGNITE_DEFAULT_ORG: z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`).default('org'),
+    IGNITE_BOOTSTRAP_LOCAL: booleanFlag,
+    IGNITE_CLI_CONFIG: z.string().min(1).default('~/.config/ignite/config.json'),
+    LOG_LEVEL: env.logLevel,
+  }),
+);
+export type ApiConfig = z.infer<typeof ApiConfigSchema>;
+
+/** Parses the configuration (throws a ConfigError naming each bad variable). */
+export function parseApiConfig(source: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return parseConfig(ApiConfigSchema, source);
+}
+
+/** Parses the configuration or stops the process with one line per bad variable. */
+export function loadApiConfigOrExit(source: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return loadConfigOrExit('api', ApiConfigSchema, source);
+}
+
+export function blobsDir(config: ApiConfig): string {
+  return resolve(config.IGNITE_DATA_DIR, 'blobs');
+}
+
+export function uploadsDir(config: ApiConfig): string {
+  return resolve(config.IGNITE_DATA_DIR, 'tmp', 'uploads');
+}
+
+/** `~` and `~/...` expand to the home directory. */
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return resolve(path);
+}

@@ -1,0 +1,184 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { ErrorCode, headers as igniteHeaders, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import { Inject, Injectable, type OnApplicationShutdown, type RawBodyRequest } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { Pool } from 'undici';
+import { AppsService } from '../apps/apps.service';
+import type { AuthContext } from '../auth/auth-context';
+import { DomainError } from '../common/domain-error';
+import { IncompleteBodyError, readBody, TooLargeError } from '../common/receive-body';
+import type { ApiConfig } from '../config';
+import { MetricsService } from '../infra/metrics.service';
+import { API_CONFIG } from '../infra/tokens';
+
+/** Headers that describe one connection, not the message: never forwarded, either way. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** Not forwarded to the runner: the caller's credentials, the API's host, and what is recomputed. */
+const NOT_FORWARDED = new Set(['authorization', 'host', 'content-length', 'expect']);
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** `/v1/orgs/{org}/apps/{app}/invoke{suffix}`: the suffix, as the client encoded it. */
+const INVOKE_PATH = /^\/v1\/orgs\/[^/]+\/apps\/[^/]+\/invoke(\/[^?]*)?(?:\?(.*))?$/s;
+
+/**
+ * Invocations go to the runner: method, path suffix, query, headers (minus credentials and
+ * hop-by-hop ones) and the raw body, over a pooled connection; the runner's status, headers and
+ * body come back unchanged.
+ */
+@Injectable()
+export class InvokeService implements OnApplicationShutdown {
+  private readonly pool: Pool;
+  private readonly runnerPath: string;
+
+  constructor(
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly apps: AppsService,
+    private readonly metrics: MetricsService,
+    @InjectPinoLogger(InvokeService.name) private readonly logger: PinoLogger,
+  ) {
+    const runner = new URL(config.RUNNER_URL);
+    this.runnerPath = runner.pathname.replace(/\/+$/, '');
+    // Functions may run for up to 15 minutes; the runner enforces each app's own limit.
+    this.pool = new Pool(runner.origin, {
+      connections: 256,
+      connectTimeout: 5_000,
+      headersTimeout: 16 * 60_000,
+      bodyTimeout: 16 * 60_000,
+    });
+  }
+
+  async invoke(caller: AuthContext, appName: string, request: RawBodyRequest<FastifyRequest>, reply: FastifyReply): Promise<void> {
+    const app = await this.apps.require(caller, appName);
+    if (!app.activeReleaseId) {
+      throw new DomainError(
+        ErrorCode.notFound,
+        `app "${appName}" has no active release: publish one first (POST .../apps/${appName}/releases)`,
+      );
+    }
+    const body = await this.bodyOf(request);
+    const match = INVOKE_PATH.exec(request.url);
+    const suffix = match?.[1] ?? '';
+    const query = match?.[2];
+    const path = `${this.runnerPath}${RUNNER_INVOKE_PREFIX}/${encodeURIComponent(caller.org)}/${encodeURIComponent(app.name)}${suffix}${query ? `?${query}` : ''}`;
+
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await this.pool.request({
+        method: request.method as 'GET',
+        path,
+        headers: this.forwardedHeaders(request),
+        body: body ?? null,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      reply.raw.off('close', onClose);
+      if (abort.signal.aborted) return;
+      throw this.runnerError(error);
+    }
+    this.metrics.invocations.inc({ outcome: String(response.statusCode) });
+    reply.status(response.statusCode);
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name)) continue;
+      reply.header(name, value);
+    }
+    reply.header('x-request-id', request.id);
+    await reply.send(response.body);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.close().catch(() => this.pool.destroy());
+  }
+
+  private async bodyOf(request: RawBodyRequest<FastifyRequest>): Promise<Buffer | undefined> {
+    if (request.rawBody) return request.rawBody;
+    if (request.body !== undefined) return Buffer.from(typeof request.body === 'string' ? request.body : JSON.stringify(request.body));
+    try {
+      const raw = await readBody(request.raw, this.config.MAX_BODY_BYTES);
+      return raw.length === 0 ? undefined : raw;
+    } catch (error) {
+      if (error instanceof TooLargeError) {
+        throw new DomainError(ErrorCode.payloadTooLarge, `request body is larger than the limit of ${error.limitBytes} bytes`, {
+          limitBytes: error.limitBytes,
+        });
+      }
+      if (error instanceof IncompleteBodyError) throw new DomainError(ErrorCode.validation, error.message);
+      throw error;
+    }
+  }
+
+  private forwardedHeaders(request: FastifyRequest): Record<string, string | string[]> {
+    const incoming: IncomingHttpHeaders = request.headers;
+    const dropped = new Set(HOP_BY_HOP);
+    for (const token of String(incoming.connection ?? '').split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) dropped.add(name);
+    }
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(incoming)) {
+      if (value === undefined || dropped.has(name) || NOT_FORWARDED.has(name)) continue;
+      // The platform's own headers come from the platform, never from the caller.
+      if (name.startsWith('x-ignite-')) continue;
+      out[name] = value;
+    }
+    out['x-request-id'] = request.id;
+    const forwardedFor = incoming['x-forwarded-for'];
+    out['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${request.ip}` : request.ip;
+    if (this.config.RUNNER_INTERNAL_TOKEN) out[igniteHeaders.internalToken] = this.config.RUNNER_INTERNAL_TOKEN;
+    return out;
+  }
+
+  private runnerError(error: unknown): DomainError {
+    const code = (error as { code?: string } | undefined)?.code ?? '';
+    if (UNREACHABLE.has(code) || (error as { cause?: { code?: string } } | undefined)?.cause?.code === 'ECONNREFUSED') {
+      this.metrics.invocations.inc({ outcome: 'unavailable' });
+      return new DomainError(
+        ErrorCode.unavailable,
+        `the runner at ${this.config.RUNNER_URL} is unreachable (${code || 'connection failed'}); try again shortly`,
+        {
+          runnerUrl: this.config.RUNNER_URL,
+        },
+      );
+    }
+    this.metrics.invocations.inc({ outcome: 'error' });
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      return new DomainError(ErrorCode.functionTimeout, `the runner at ${this.config.RUNNER_URL} did not answer in time`, {
+        runnerUrl: this.config.RUNNER_URL,
+      });
+    }
+    this.logger.error({ err: error }, 'runner request failed');
+    return new DomainError(ErrorCode.badGateway, `the runner at ${this.config.RUNNER_URL} failed to answer`, {
+      runnerUrl: this.config.RUNNER_URL,
+    });
+  }
+}
