@@ -143,11 +143,11 @@ describe('the contract, end to end through the CLI', () => {
   });
 
   it('says how to start the API when it is not running', () => {
-    const result = shell(`IGNITE_API_URL=http://127.0.0.1:9 ${dodil} ignite app list`, source);
+    const result = shell(`IGNITE_API_URL=http://127.0.0.1:59999 ${dodil} ignite app list`, source);
 
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim()).toBe(
-      'error: cannot reach the Ignite API at http://127.0.0.1:9 (ECONNREFUSED); start the platform with `npm start`, or set IGNITE_API_URL',
+      'error: cannot reach the Ignite API at http://127.0.0.1:59999 (ECONNREFUSED); start the platform with `npm start`, or set IGNITE_API_URL',
     );
   });
 });

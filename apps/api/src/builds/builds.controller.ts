@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -6,6 +7,19 @@ import { ApiErrors } from '../common/api-errors.decorator';
 import { BuildEnvelopeDto, BuildListDto, type BuildView } from '../common/views';
 import { ListBuildsQueryDto, LogsQueryDto } from './builds.dto';
 import { BuildsService } from './builds.service';
+
+/** Streams a build log as text, ending when the stream does (with follow: when the build ends). */
+async function sendLog(reply: FastifyReply, stream: Readable): Promise<void> {
+  reply.raw.once('close', () => stream.destroy());
+  // Fastify writes the headers with the first chunk; a follower may wait long for one, so send them now.
+  reply.raw.once('pipe', () => reply.raw.flushHeaders());
+  await reply
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-content-type-options', 'nosniff')
+    .header('x-accel-buffering', 'no')
+    .send(stream);
+}
 
 @ApiTags('builds')
 @ApiBearerAuth()
@@ -62,16 +76,7 @@ export class BuildsController {
     @Query() query: LogsQueryDto,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const stream = await this.builds.openLogs(caller, app, buildId, query.follow);
-    reply.raw.once('close', () => stream.destroy());
-    // Fastify writes the headers with the first chunk; a follower may wait long for one, so send them now.
-    reply.raw.once('pipe', () => reply.raw.flushHeaders());
-    await reply
-      .header('content-type', 'text/plain; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff')
-      .header('x-accel-buffering', 'no')
-      .send(stream);
+    await sendLog(reply, await this.builds.openLogs(caller, app, buildId, query.follow));
   }
 
   @Post(':buildId/cancel')
@@ -91,5 +96,38 @@ export class BuildsController {
   ): Promise<void> {
     const { build, outcome } = await this.builds.cancel(caller, app, buildId);
     await reply.status(outcome === 'canceled' ? 200 : 202).send({ build });
+  }
+}
+
+/** Builds named by id alone, within the org: what `builds logs BUILD_ID` uses. */
+@ApiTags('builds')
+@ApiBearerAuth()
+@ApiParam({ name: 'org', type: String, description: 'The org slug (the org of the API key)' })
+@Controller('v1/orgs/:org/builds')
+export class OrgBuildsController {
+  constructor(private readonly builds: BuildsService) {}
+
+  @Get(':buildId')
+  @ApiOperation({ summary: 'A build of any app of the org, by id' })
+  @ApiParam({ name: 'buildId', format: 'uuid' })
+  @ApiResponse({ status: 200, type: BuildEnvelopeDto })
+  @ApiErrors()
+  async get(@Caller() caller: AuthContext, @Param('buildId') buildId: string): Promise<{ build: BuildView }> {
+    return { build: await this.builds.getInOrg(caller, buildId) };
+  }
+
+  @Get(':buildId/logs')
+  @ApiOperation({ summary: "A build's log by build id; with follow=true, streamed until the build finishes" })
+  @ApiParam({ name: 'buildId', format: 'uuid' })
+  @ApiProduces('text/plain')
+  @ApiResponse({ status: 200, description: 'One line per log line', schema: { type: 'string' } })
+  @ApiErrors(400)
+  async logs(
+    @Caller() caller: AuthContext,
+    @Param('buildId') buildId: string,
+    @Query() query: LogsQueryDto,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await sendLog(reply, await this.builds.openLogsInOrg(caller, buildId, query.follow));
   }
 }

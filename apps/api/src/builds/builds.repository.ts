@@ -57,6 +57,11 @@ export class BuildsRepository {
     return this.prisma.build.findFirst({ where: { id: buildId, appId } });
   }
 
+  /** A build of any app of the org (for routes that name only the build). */
+  async findInOrg(orgId: string, buildId: string): Promise<BuildModel | null> {
+    return this.prisma.build.findFirst({ where: { id: buildId, app: { orgId } } });
+  }
+
   async status(buildId: string): Promise<BuildStatus | undefined> {
     const build = await this.prisma.build.findUnique({ where: { id: buildId }, select: { status: true } });
     return build?.status;

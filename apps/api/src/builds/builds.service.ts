@@ -161,6 +161,21 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
+  /** A build named by its id alone (`dodil ignite builds logs BUILD_ID`), within the caller's org. */
+  async getInOrg(caller: AuthContext, buildId: string): Promise<BuildView> {
+    return buildView(await this.requireInOrg(caller, buildId));
+  }
+
+  async openLogsInOrg(caller: AuthContext, buildId: string, follow: boolean): Promise<Readable> {
+    return this.logs.open((await this.requireInOrg(caller, buildId)).id, follow);
+  }
+
+  private async requireInOrg(caller: AuthContext, buildId: string): Promise<BuildModel> {
+    const build = isUuid(buildId) ? await this.builds.findInOrg(caller.orgId, buildId) : null;
+    if (!build) throw new DomainError(ErrorCode.notFound, `build ${buildId} not found`);
+    return build;
+  }
+
   private async require(caller: AuthContext, appName: string, buildId: string): Promise<BuildModel> {
     const app = await this.apps.require(caller, appName);
     const build = isUuid(buildId) ? await this.builds.find(app.id, buildId) : null;

@@ -242,6 +242,8 @@ describe('lifecycle, operations and docs (e2e)', () => {
         [`${base}/{app}/builds/{buildId}`]: ['get'],
         [`${base}/{app}/builds/{buildId}/logs`]: ['get'],
         [`${base}/{app}/builds/{buildId}/cancel`]: ['post'],
+        ['/v1/orgs/{org}/builds/{buildId}']: ['get'],
+        ['/v1/orgs/{org}/builds/{buildId}/logs']: ['get'],
         [`${base}/{app}/releases`]: ['get', 'post'],
         [`${base}/{app}/releases/{number}/activate`]: ['post'],
         [`${base}/{app}/invoke`]: any,
