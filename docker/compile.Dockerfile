@@ -53,9 +53,10 @@ RUN set -eu; \
       mkdir -p /work/src; \
       cp -r /opt/ignite/bake/source/src /work/src/src; \
       cp -r "/opt/ignite/bake/${name}/." /work/src/; \
-      (cd /work/src && cargo build --release --bin ignite-function --target "$triple"); \
+      if [ "$name" = wasm ]; then what="--lib"; else what="--bin ignite-function"; fi; \
+      (cd /work/src && cargo build --release $what --target "$triple"); \
     done; \
-    rm -f /work/target/*/release/ignite-function /work/target/*/release/ignite-function.wasm; \
+    rm -f /work/target/*/release/ignite-function /work/target/*/release/ignite_bake.wasm; \
     mv /work/cargo-home /opt/ignite/seed/cargo-home; \
     mv /work/target /opt/ignite/seed/target; \
     rm -rf /work/src /work/home

@@ -8,7 +8,7 @@ import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis } from './services.mts';
 import { buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
-import { ensureBuildTools } from './toolchains.mts';
+import { ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -64,6 +64,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensurePostgres([s.databaseUrl]);
       await migrate(s.databaseUrl, 'database');
       await ensureBuildTools();
+      await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
       return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl });
@@ -73,6 +74,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensurePostgres([s.testDatabaseUrl]);
       await migrate(s.testDatabaseUrl, 'test database');
       await ensureBuildTools();
+      await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
       await lint(root);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FilesystemBlobStore } from '@ignite/blob-store';
@@ -26,7 +26,7 @@ import { BuildPipeline } from './pipeline/build-pipeline';
 
 // Real cargo builds in the real sandbox, with the real queue and database. The dependency cache
 // is shared across runs on this machine (as it is across builds in production).
-jest.setTimeout(600_000);
+jest.setTimeout(900_000);
 
 const SECRET = 'ignite-test-secret-value-7f3a';
 
@@ -87,10 +87,10 @@ describe('compile worker, end to end with cargo', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function build(sourceDir: string, archive?: Buffer) {
+  async function build(sourceDir: string, archive?: Buffer, target: 'native' | 'wasm' = 'native') {
     const stored = await blobs.put(archive ?? (await tarGzOf(sourceDir)));
-    const app = await prisma.app.create({ data: { orgId, name: uniqueName('app') } });
-    const row = await prisma.build.create({ data: { appId: app.id, draftRevision: 1, sourceSha256: stored.sha256, target: 'native' } });
+    const app = await prisma.app.create({ data: { orgId, name: uniqueName('app'), rustTarget: target } });
+    const row = await prisma.build.create({ data: { appId: app.id, draftRevision: 1, sourceSha256: stored.sha256, target } });
     await queue.add(JobName.build, { buildId: row.id }, { jobId: row.id });
     return row.id;
   }
@@ -218,6 +218,59 @@ describe('compile worker, end to end with cargo', () => {
 
     expect(row.status).toBe('canceled');
     expect(Date.now() - requested).toBeLessThan(10_000);
+  });
+
+  describe('the wasm target', () => {
+    // The very same rust-hello source as above, built with the machine's wasm32-wasip2 toolchain
+    // (provisioned by scripts/platform/toolchains.mts), then served as it is by `jco serve`.
+    it('builds rust-hello (ignite = "*", no wasm code or dependency of its own) into a wasi:http/proxy component that jco serve runs', async () => {
+      const row = await finished(await build(rustHelloUserSource(), undefined, 'wasm'));
+      const log = await logOf(row.id);
+
+      expect({ status: row.status, error: row.errorSummary }).toEqual({ status: 'succeeded', error: null });
+      expect(row.targetTriple).toBe('wasm32-wasip2');
+      expect(row.toolchain).toMatch(/^rustc \d+\.\d+/);
+      expect(log).toContain('[lib] crate-type = ["cdylib"]');
+      expect(log).toMatch(/component: exports wasi:http\/incoming-handler@0\.2\.\d+; imports wasi:/);
+      // The standard library comes prebuilt (a rustup target or the provisioned sysroot): never rebuilt by a build.
+      expect(log).not.toMatch(/Compiling (std|core|alloc|compiler_builtins) /);
+
+      const artifact = await blobs.getPath(row.artifactSha256!);
+      // A component (layer 1), not a core module.
+      expect([...readFileSync(artifact).subarray(0, 8)]).toEqual([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]);
+
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const jco = join(repoRoot, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+      const server = spawn(process.execPath, [jco, 'serve', '--port', String(port), '--host', '127.0.0.1', artifact], { stdio: 'ignore' });
+      try {
+        const answer = await waitFor(
+          async () => {
+            const response = await fetch(`http://127.0.0.1:${port}/`, {
+              method: 'POST',
+              headers: { 'x-ignite-function-id': 'org/hello', 'x-ignite-execution-id': 'exec-wasm-1' },
+              body: JSON.stringify({ message: 'hi there' }),
+            }).catch(() => undefined);
+            return response ? { status: response.status, json: (await response.json()) as Record<string, unknown> } : undefined;
+          },
+          60_000,
+          'jco serve to answer',
+        );
+        expect(answer).toEqual({ status: 200, json: { message: 'hi there', execution_id: 'exec-wasm-1', function_id: 'org/hello' } });
+      } finally {
+        server.kill('SIGKILL');
+      }
+    });
+
+    it('fails a wasm build with the compiler message when the code does not compile for wasm', async () => {
+      const source = rustHelloUserSource();
+      writeFileSync(
+        join(source, 'src', 'lib.rs'),
+        'use ignite::prelude::*;\n\n#[ignite::main]\nasync fn handler(_req: Request, _ctx: Context) -> Result<impl IntoResponse> {\n    let listener = tokio::net::TcpListener::bind("0.0.0.0:1").await?;\n    Ok(json!({ "port": listener.local_addr()?.port() }))\n}\n',
+      );
+      const row = await finished(await build(source, undefined, 'wasm'));
+      expect(row.status).toBe('failed');
+      expect(row.errorSummary).toMatch(/src\/lib\.rs:5:\d+: .*net/);
+    });
   });
 });
 

@@ -37,6 +37,14 @@ export const compileWorkerConfigSchema = z.object({
   BUILD_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
   /** Directory of the Rust toolchain (its bin/cargo and bin/rustc); default: what `rustup which cargo` finds. */
   RUST_TOOLCHAIN_DIR: z.string().optional(),
+  /**
+   * How wasm32-wasip2 components are built: `prebuilt` (the Rust toolchain has the target, as in the
+   * compile image), `build-std` (the toolchain provisioning assembled from Debian's packages, with a
+   * standard library built once) or `auto` (prebuilt when present, else build-std).
+   */
+  WASM_TOOLCHAIN: z.enum(['auto', 'prebuilt', 'build-std']).default('auto'),
+  /** Where provisioning keeps caches that outlive a checkout (the build-std wasm toolchain); default `~/.cache/ignite`. */
+  IGNITE_CACHE_HOME: z.preprocess((value) => (value === '' ? undefined : value), z.string().optional()),
   /** How long a fresh native artifact may take to answer its readiness probe during verification. */
   VERIFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   ARCHIVE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),

@@ -9,6 +9,7 @@ import type { BuildExecutor } from './executors/build-executor';
 import { createKubernetesExecutor, kubernetesExecutorConfigSchema } from './executors/kubernetes';
 import { LocalExecutor } from './executors/local-executor';
 import { resolveRustToolchain } from './executors/rust-toolchain';
+import { defaultCacheHome, resolveWasmToolchain } from './executors/wasm-toolchain';
 import { BuildPipeline } from './pipeline/build-pipeline';
 
 /** Jobs outlive a crashed worker: a build claimed this long ago must have its Job by now. */
@@ -41,6 +42,8 @@ async function createExecutor(
     cacheDir: resolve(config.IGNITE_BUILD_CACHE_DIR ?? join(context.dataDir, 'cache')),
     sandbox: config.BUILD_SANDBOX,
     logMaxBytes: config.BUILD_LOG_MAX_BYTES,
+    wasm: () =>
+      resolveWasmToolchain({ mode: config.WASM_TOOLCHAIN, native: toolchain, cacheHome: config.IGNITE_CACHE_HOME ?? defaultCacheHome() }),
   });
 }
 

@@ -67,6 +67,17 @@ export const RunnerConfigSchema = z
     RUNNER_INSTANCE_PORT_MAX: port(29_999),
     /** Most stderr lines per second logged from one instance; the rest are counted and dropped. */
     RUNNER_FUNCTION_LOG_LINES_PER_SECOND: count(1_000),
+    /** wasm: worker threads started ahead of need, so that a new wasm instance does not wait for one. */
+    RUNNER_WASM_SPARE_WORKERS: z.coerce.number().int().min(0).default(1),
+    /**
+     * wasm: component instances kept loaded and probed for the next start of their function (the
+     * first invocation of a release announced as published, a scale-out), one per function; 0: none.
+     */
+    RUNNER_WASM_STANDBY_INSTANCES: z.coerce.number().int().min(0).default(8),
+    /** wasm: a standby instance not taken for this long is dropped. */
+    RUNNER_WASM_STANDBY_IDLE_MS: milliseconds(600_000),
+    /** wasm: JS heap limit of a guest's worker thread in MiB (jco's glue; the guest's linear memory is limited by the app's memory limit). */
+    RUNNER_WASM_WORKER_HEAP_MB: count(64),
     /** Level of the runner's own logs (function logs are `info`). */
     LOG_LEVEL: env.logLevel,
   })

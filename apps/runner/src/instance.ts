@@ -83,5 +83,7 @@ export interface FunctionInstance {
 
 export interface InstanceKind {
   readonly target: ReleaseTarget;
+  /** Most invocations one instance of this kind can serve at once (the pool's own cap applies too). */
+  readonly maxInFlight?: number;
   create(spec: InstanceSpec): FunctionInstance;
 }

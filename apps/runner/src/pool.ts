@@ -33,6 +33,8 @@ interface InstanceRecord {
   state: RecordState;
   /** Counted in its function's `startingCapacity` while starting. */
   pendingCapacity: boolean;
+  /** Most invocations in flight on it: the pool's cap, or its kind's when lower. */
+  capacity: number;
   inFlight: number;
   served: number;
   lastUsed: number;
@@ -273,7 +275,7 @@ export class InstancePool {
   private pickReady(state: FunctionState): InstanceRecord | null {
     let best: InstanceRecord | null = null;
     for (const record of state.instances) {
-      if (record.state !== 'ready' || record.inFlight >= this.options.maxInFlightPerInstance) continue;
+      if (record.state !== 'ready' || record.inFlight >= record.capacity) continue;
       if (best === null || record.inFlight < best.inFlight) best = record;
       if (record.inFlight === 0) break;
     }
@@ -330,6 +332,7 @@ export class InstancePool {
       fn: state,
       state: 'starting',
       pendingCapacity: true,
+      capacity: Math.min(kind.maxInFlight ?? Number.POSITIVE_INFINITY, this.options.maxInFlightPerInstance),
       inFlight: 0,
       served: 0,
       lastUsed: performance.now(),
@@ -339,7 +342,7 @@ export class InstancePool {
     };
     this.records.add(record);
     state.instances.push(record);
-    state.startingCapacity += this.options.maxInFlightPerInstance;
+    state.startingCapacity += record.capacity;
     this.live++;
     instance.onExit((info) => this.exited(record, info));
     instance.start().then(
@@ -457,7 +460,7 @@ export class InstancePool {
     if (!record.pendingCapacity) return;
     record.pendingCapacity = false;
     if (record.fn.instances.includes(record) || record.state === 'starting') {
-      record.fn.startingCapacity = Math.max(0, record.fn.startingCapacity - this.options.maxInFlightPerInstance);
+      record.fn.startingCapacity = Math.max(0, record.fn.startingCapacity - record.capacity);
     }
   }
 

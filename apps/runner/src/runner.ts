@@ -17,6 +17,7 @@ import { ReleaseResolver } from './release-resolver';
 import { InvocationReporter } from './reporter';
 import { RunnerServer } from './server';
 import { Spawner } from './spawner';
+import { WasmKind } from './wasm/wasm-instance';
 
 export interface RunnerOptions {
   logger: Logger;
@@ -36,6 +37,7 @@ export class Runner {
   private readonly subscriber: Redis;
   private readonly memory: MemoryWatcher;
   private readonly native: NativeKind;
+  private readonly wasm: WasmKind;
   private readonly spawner: Spawner;
   private readonly logger: Logger;
   private address: AddressInfo | null = null;
@@ -74,9 +76,10 @@ export class Runner {
       defaultMetrics: options.defaultMetrics ?? false,
     });
     this.spawner = new Spawner(logger);
+    const artifacts = new ArtifactCache(new FilesystemBlobStore(join(dataDir, 'blobs')), join(dataDir, 'runner', 'bin'));
     const native = new NativeKind({
       spawner: this.spawner,
-      artifacts: new ArtifactCache(new FilesystemBlobStore(join(dataDir, 'blobs')), join(dataDir, 'runner', 'bin')),
+      artifacts,
       ports: new PortAllocator(config.RUNNER_INSTANCE_PORT_MIN, config.RUNNER_INSTANCE_PORT_MAX),
       memory: this.memory,
       logger,
@@ -89,8 +92,21 @@ export class Runner {
       logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
     });
     this.native = native;
+    this.wasm = new WasmKind({
+      artifacts,
+      logger,
+      cacheDir: join(dataDir, 'runner', 'wasm'),
+      instancesDir: join(dataDir, 'runner', 'instances'),
+      startTimeoutMs: config.RUNNER_START_TIMEOUT_MS,
+      stopGraceMs: config.RUNNER_STOP_GRACE_MS,
+      logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
+      spareWorkers: config.RUNNER_WASM_SPARE_WORKERS,
+      standbyInstances: config.RUNNER_WASM_STANDBY_INSTANCES,
+      standbyIdleMs: config.RUNNER_WASM_STANDBY_IDLE_MS,
+      workerHeapMb: config.RUNNER_WASM_WORKER_HEAP_MB,
+    });
     pool = new InstancePool({
-      kinds: [native],
+      kinds: [native, this.wasm],
       maxInstancesPerFunction: config.RUNNER_MAX_INSTANCES_PER_FUNCTION,
       maxInstances: config.RUNNER_MAX_INSTANCES,
       maxInFlightPerInstance: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
@@ -110,15 +126,23 @@ export class Runner {
       defaultTimeoutMs: config.RUNNER_INVOCATION_TIMEOUT_MS,
       defaultMemoryMb: config.RUNNER_MEMORY_LIMIT_MB,
     });
-    // A new active release: resolve it now, so the old instances drain before the next invocation.
+    // A new active release: resolve it now, so the old instances drain before the next invocation;
+    // a wasm release is also prepared (transpiled, compiled, a standby instance loaded) so that its
+    // first invocation only runs the handler, even on a runner that never served the app.
     this.resolver.onActivated((event) => {
-      if (!this.pool.knows(event.appId)) return;
       const slash = event.functionId.indexOf('/');
       if (slash <= 0) return;
+      const known = this.pool.knows(event.appId);
       this.resolver
         .resolve(event.functionId.slice(0, slash), event.functionId.slice(slash + 1))
         .then((fn) => {
-          if (fn !== null) this.pool.refresh(fn);
+          if (fn === null) return;
+          if (known) this.pool.refresh(fn);
+          if (fn.release?.target === 'wasm' && fn.release.id === event.releaseId) {
+            this.wasm
+              .prepare(fn)
+              .catch((error: unknown) => logger.warn({ err: error, functionId: fn.functionId }, 'could not prepare the wasm release'));
+          }
         })
         .catch((error: unknown) => logger.warn({ err: error, functionId: event.functionId }, 'could not resolve the new release'));
     });
@@ -169,6 +193,7 @@ export class Runner {
     await this.server.close(timeoutMs);
     await this.pool.shutdown(this.config.RUNNER_STOP_GRACE_MS + 1_000);
     await this.native.settled();
+    await this.wasm.close();
     await this.spawner.close();
     this.memory.close();
     await Promise.race([this.reporter.close(), delay(2_000)]);

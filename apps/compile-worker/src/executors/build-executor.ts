@@ -10,8 +10,14 @@ export interface BuildRequest {
   workDir: string;
   /** The prepared project inside `workDir`: `Cargo.toml` at its root, rewritten for the platform. */
   projectDir: string;
-  /** The cargo bin target to build (`cargo build --bin <binName>`). */
+  /**
+   * The cargo target to build and the artifact's file name: a bin (`cargo build --bin <binName>`)
+   * or, with `crateKind: 'cdylib'`, the package's library (`cargo build --lib`) named `binName`
+   * (its crate name). For wasm the artifact is `<binName>.wasm`.
+   */
   binName: string;
+  /** `bin` (the default) or `cdylib`: the library is the artifact (a wasm component of the proxy world). */
+  crateKind?: 'bin' | 'cdylib';
   target: BuildTarget;
   /** Where the executor leaves the built artifact. */
   outputPath: string;

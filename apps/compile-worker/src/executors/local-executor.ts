@@ -6,6 +6,7 @@ import { parseCargoStdoutLine } from './cargo-messages';
 import { runSupervised } from './child-process';
 import { type RustToolchain, TARGET_TRIPLES } from './rust-toolchain';
 import { bubblewrapArgs } from './sandbox';
+import { resolveWasmToolchain, type WasmToolchain, wasmToolchainOptionsFromEnv } from './wasm-toolchain';
 
 export interface LocalExecutorOptions {
   toolchain: RustToolchain;
@@ -15,6 +16,17 @@ export interface LocalExecutorOptions {
   cacheDir: string;
   sandbox: 'bwrap' | 'none';
   logMaxBytes: number;
+  /** The wasm32-wasip2 toolchain, resolved at the first wasm build (default: from `WASM_TOOLCHAIN`, `IGNITE_CACHE_HOME`). */
+  wasm?: () => WasmToolchain;
+}
+
+/** What a build runs: which cargo, with what environment, seeing which directories. */
+interface ToolchainPlan {
+  cargo: string;
+  version: string;
+  env: Record<string, string>;
+  path: string[];
+  readOnly: string[];
 }
 
 /**
@@ -32,10 +44,11 @@ export class LocalExecutor implements BuildExecutor {
   async build(request: BuildRequest, log: LogSink, signal: AbortSignal): Promise<BuildOutcome> {
     const { toolchain, cacheDir } = this.options;
     const triple = TARGET_TRIPLES[request.target];
-    if (request.target !== 'native') {
-      throw new BuildFailure(`the ${request.target} target (${triple}) is not available on this build farm yet`, 'infrastructure');
-    }
-    const toolchainKey = createHash('sha256').update(toolchain.version).digest('hex').slice(0, 12);
+    const plan: ToolchainPlan =
+      request.target === 'wasm'
+        ? this.wasmPlan()
+        : { cargo: toolchain.cargo, version: toolchain.version, env: {}, path: [`${toolchain.dir}/bin`], readOnly: [] };
+    const toolchainKey = createHash('sha256').update(plan.version).digest('hex').slice(0, 12);
     const cargoHome = join(cacheDir, 'cargo-home');
     const targetDir = join(cacheDir, 'target', `${toolchainKey}-${triple}`);
     const buildDir = request.workDir;
@@ -43,7 +56,8 @@ export class LocalExecutor implements BuildExecutor {
     await Promise.all([cargoHome, targetDir, home, dirname(request.outputPath)].map((dir) => mkdir(dir, { recursive: true })));
 
     const env = {
-      PATH: `${toolchain.dir}/bin:/usr/bin:/bin`,
+      ...plan.env,
+      PATH: [...plan.path, '/usr/bin', '/bin'].join(':'),
       HOME: home,
       LANG: 'C.UTF-8',
       CARGO_HOME: cargoHome,
@@ -75,7 +89,13 @@ export class LocalExecutor implements BuildExecutor {
 
     const deadline = Date.now() + request.timeoutMs;
     const phase = async (name: string, command: string[], network: boolean) => {
-      const [program, ...args] = this.wrap(command, { env, cwd: request.projectDir, network, writable: [buildDir, cargoHome, targetDir] });
+      const [program, ...args] = this.wrap(command, {
+        env,
+        cwd: request.projectDir,
+        network,
+        writable: [buildDir, cargoHome, targetDir],
+        readOnly: plan.readOnly,
+      });
       const result = await runSupervised({
         command: program!,
         args,
@@ -94,18 +114,18 @@ export class LocalExecutor implements BuildExecutor {
       }
     };
 
-    capped('system', `toolchain: ${toolchain.version}, target: ${triple}, sandbox: ${this.options.sandbox}`);
-    await phase('cargo fetch', [toolchain.cargo, 'fetch', '--manifest-path', manifest], true);
-    const builtPath = join(targetDir, triple, 'release', request.binName);
+    capped('system', `toolchain: ${plan.version}, target: ${triple}, sandbox: ${this.options.sandbox}`);
+    await phase('cargo fetch', [plan.cargo, 'fetch', '--manifest-path', manifest], true);
+    const artifactName = request.target === 'wasm' ? `${request.binName}.wasm` : request.binName;
+    const builtPath = join(targetDir, triple, 'release', artifactName);
     const cargoBuild = [
-      toolchain.cargo,
+      plan.cargo,
       'build',
       '--release',
       '--offline',
       '--manifest-path',
       manifest,
-      '--bin',
-      request.binName,
+      ...(request.crateKind === 'cdylib' ? ['--lib'] : ['--bin', request.binName]),
       '--target',
       triple,
       '--message-format=json',
@@ -117,12 +137,24 @@ export class LocalExecutor implements BuildExecutor {
       ['flock', join(targetDir, '.ignite-build.lock'), 'sh', '-c', script, 'sh', request.outputPath, builtPath, ...cargoBuild],
       false,
     );
-    return { toolchain: toolchain.version, targetTriple: triple };
+    return { toolchain: plan.version, targetTriple: triple };
   }
 
-  private wrap(command: string[], spec: { env: Record<string, string>; cwd: string; network: boolean; writable: string[] }): string[] {
+  private wasmToolchain: WasmToolchain | null = null;
+
+  /** The wasm32-wasip2 toolchain (resolved once; an unprovisioned one fails the build as infrastructure). */
+  private wasmPlan(): ToolchainPlan {
+    this.wasmToolchain ??= this.options.wasm?.() ?? resolveWasmToolchain(wasmToolchainOptionsFromEnv(this.options.toolchain));
+    const wasm = this.wasmToolchain;
+    return { cargo: wasm.cargo, version: wasm.version, env: wasm.env, path: wasm.path, readOnly: wasm.readOnlyPaths };
+  }
+
+  private wrap(
+    command: string[],
+    spec: { env: Record<string, string>; cwd: string; network: boolean; writable: string[]; readOnly: string[] },
+  ): string[] {
     if (this.options.sandbox === 'none') return command;
-    const readOnly = [this.options.toolchain.dir, this.options.sdkWorkspaceDir];
+    const readOnly = [this.options.toolchain.dir, this.options.sdkWorkspaceDir, ...spec.readOnly];
     return [
       'bwrap',
       ...bubblewrapArgs({ readOnly, writable: spec.writable, env: spec.env, cwd: spec.cwd, network: spec.network }, command),

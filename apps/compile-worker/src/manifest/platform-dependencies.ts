@@ -4,12 +4,17 @@ import { setEntry, stringsOf, type TomlTable, tableAt } from './toml-table';
 
 /**
  * tokio features for the function's own code, per target. Native gets a multi-threaded runtime and
- * the I/O a handler commonly needs; wasm32-wasip2 has no threads and no sockets through tokio.
+ * the I/O a handler commonly needs; wasm32-wasip2 has no threads and no sockets through tokio:
+ * tokio supports exactly `sync`, `macros`, `io-util`, `rt` and `time` there (the SDK runs the
+ * handler on a current-thread runtime with its timer, so `tokio::time::sleep` works).
  */
 const TOKIO_FEATURES: Record<BuildTarget, string[]> = {
   native: ['rt-multi-thread', 'macros', 'time', 'sync', 'fs', 'io-util', 'net'],
-  wasm: ['macros', 'sync', 'io-util', 'rt'],
+  wasm: ['macros', 'sync', 'io-util', 'rt', 'time'],
 };
+
+/** tokio features that fail to compile for wasm (`compile_error!` in tokio), `full` included. */
+const TOKIO_NOT_ON_WASM = ['full', 'fs', 'io-std', 'net', 'process', 'rt-multi-thread', 'signal'];
 
 /** The crates the contract provides when the user does not declare them, in the order they are added. */
 export const PLATFORM_CRATES = ['serde', 'serde_json', 'tokio'] as const;
@@ -53,8 +58,30 @@ export function injectPlatformDependencies(manifest: TomlTable, target: BuildTar
       notes.push(`Cargo.toml: added ${crate} = ${describeSpec(spec)} to [dependencies] (provided by the platform when absent)`);
     } else if (crate === 'serde') {
       ensureSerdeDerive(dependencies, key, notes);
+    } else if (crate === 'tokio' && target === 'wasm') {
+      keepTokioFeaturesWasmHas(dependencies, key, notes);
     }
   }
+}
+
+/**
+ * tokio stops the build on wasm when a feature it does not support there is on (`full` is the
+ * usual one), so for the wasm target those are left out (`full` becomes what tokio has on wasm).
+ * Code that uses them (`tokio::net`, `tokio::fs`, ...) then fails to compile, naming what is
+ * missing: on wasm the network and files are not reached through tokio.
+ */
+function keepTokioFeaturesWasmHas(dependencies: TomlTable, key: string, notes: string[]): void {
+  const spec = specTable(dependencies[key]);
+  const features = stringsOf(spec.features);
+  const dropped = features.filter((feature) => TOKIO_NOT_ON_WASM.includes(feature));
+  if (dropped.length === 0) return;
+  const kept = features.filter((feature) => !TOKIO_NOT_ON_WASM.includes(feature));
+  if (features.includes('full')) kept.push(...TOKIO_FEATURES.wasm);
+  spec.features = [...new Set(kept)];
+  setEntry(dependencies, key, spec);
+  notes.push(
+    `Cargo.toml: ${key} = ${describeSpec(spec)} (left out ${dropped.map((f) => `"${f}"`).join(', ')}: tokio supports only sync, macros, io-util, rt and time on wasm32-wasip2)`,
+  );
 }
 
 function ensureSerdeDerive(dependencies: TomlTable, key: string, notes: string[]): void {

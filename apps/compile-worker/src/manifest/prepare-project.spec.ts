@@ -231,8 +231,76 @@ anyhow = { version = "1.0", default-features = false, features = ["std"] }
       'wasm',
     );
     const manifest = await preparedManifest();
-    expect(manifest.dependencies.tokio).toEqual({ version: '1', features: ['macros', 'sync', 'io-util', 'rt'] });
-    expect(manifest.profile.release).toEqual({ debug: true, 'opt-level': 's', lto: true, 'codegen-units': 1, strip: true });
+    expect(manifest.dependencies.tokio).toEqual({ version: '1', features: ['macros', 'sync', 'io-util', 'rt', 'time'] });
+    expect(manifest.profile.release).toEqual({ debug: true, 'opt-level': 's', lto: true, 'codegen-units': 1, strip: true, panic: 'abort' });
+  });
+
+  describe('the wasm target: a wasi:http/proxy component', () => {
+    it('builds a library handler as a cdylib, with no bin target', async () => {
+      const prepared = await prepare({ 'Cargo.toml': HELLO_PACKAGE, 'src/lib.rs': HELLO_LIB_RS }, 'wasm');
+      expect(prepared).toMatchObject({ binName: 'rust_hello', crateKind: 'cdylib', handlerFile: 'src/lib.rs' });
+      const manifest = await preparedManifest();
+      expect(manifest.lib).toEqual({ 'crate-type': ['cdylib'] });
+      expect(manifest.bin).toBeUndefined();
+      expect(await exists('.ignite/main.rs')).toBe(false);
+      expect(prepared.notes.join('\n')).toMatch(/crate-type = \["cdylib"\].*wasi:http\/incoming-handler/);
+    });
+
+    it('keeps the crate types a library declares, adding cdylib, under its own [lib] name', async () => {
+      const prepared = await prepare(
+        { 'Cargo.toml': `${HELLO_PACKAGE}[lib]\nname = "hello_fn"\ncrate_type = ["rlib"]\n`, 'src/lib.rs': HELLO_LIB_RS },
+        'wasm',
+      );
+      expect(prepared).toMatchObject({ binName: 'hello_fn', crateKind: 'cdylib' });
+      expect((await preparedManifest()).lib).toEqual({ name: 'hello_fn', crate_type: ['rlib', 'cdylib'] });
+    });
+
+    it('builds a src/main.rs handler of a package without a library as a cdylib on that file', async () => {
+      const prepared = await prepare({ 'Cargo.toml': HELLO_PACKAGE, 'src/main.rs': HELLO_LIB_RS }, 'wasm');
+      expect(prepared).toMatchObject({ binName: 'rust_hello', crateKind: 'cdylib', handlerFile: 'src/main.rs' });
+      expect((await preparedManifest()).lib).toEqual({
+        name: 'rust_hello',
+        path: 'src/main.rs',
+        'crate-type': ['cdylib'],
+        test: false,
+        doctest: false,
+      });
+    });
+
+    it('builds the bin itself when the handler is in a bin and the package has a library', async () => {
+      const prepared = await prepare(
+        { 'Cargo.toml': HELLO_PACKAGE, 'src/main.rs': HELLO_LIB_RS, 'src/lib.rs': 'pub fn helper() -> u32 { 1 }\n' },
+        'wasm',
+      );
+      expect(prepared).toMatchObject({ binName: 'rust-hello', crateKind: 'bin', handlerFile: 'src/main.rs' });
+      expect((await preparedManifest()).lib).toBeUndefined();
+      expect(prepared.notes.join('\n')).toMatch(/also wasi:cli\/run/);
+    });
+
+    it('leaves out the tokio features tokio does not have on wasm, "full" included', async () => {
+      const prepared = await prepare(
+        {
+          'Cargo.toml': `${HELLO_PACKAGE}[dependencies]\ntokio = { version = "1.40", features = ["full", "parking_lot"] }\n`,
+          'src/lib.rs': HELLO_LIB_RS,
+        },
+        'wasm',
+      );
+      expect((await preparedManifest()).dependencies.tokio).toEqual({
+        version: '1.40',
+        features: ['parking_lot', 'macros', 'sync', 'io-util', 'rt', 'time'],
+      });
+      expect(prepared.notes.join('\n')).toMatch(/left out "full".*wasm32-wasip2/);
+      await prepare({ 'Cargo.toml': `${HELLO_PACKAGE}[dependencies]\ntokio = { version = "1", features = ["net", "time"] }\n` }, 'wasm');
+      expect((await preparedManifest()).dependencies.tokio).toEqual({ version: '1', features: ['time'] });
+    });
+
+    it('keeps every tokio feature for native', async () => {
+      await prepare(
+        { 'Cargo.toml': `${HELLO_PACKAGE}[dependencies]\ntokio = { version = "1", features = ["full"] }\n`, 'src/lib.rs': HELLO_LIB_RS },
+        'native',
+      );
+      expect((await preparedManifest()).dependencies.tokio).toEqual({ version: '1', features: ['full'] });
+    });
   });
 
   it('swaps every ignite dependency for the bundled SDK, whatever its source, keeping features', async () => {

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { noteBuildScript, removeBuildOverrides } from './build-overrides';
 import { readCargoManifest, writeCargoManifest } from './cargo-manifest';
 import { FUNCTION_MAIN_PATH, wireFunctionBinary } from './function-binary';
+import { type FunctionComponent, wireFunctionComponent } from './function-component';
 import { locateHandler } from './handler-location';
 import { ManifestError } from './manifest-error';
 import { injectPlatformDependencies } from './platform-dependencies';
@@ -14,8 +15,8 @@ import { detachFromWorkspace } from './workspace-detachment';
 
 /**
  * Turns an unpacked user project into one the platform can build: rewrites Cargo.toml in place
- * (own workspace, bundled SDK, the contract's dependencies, a bin target running the handler, the
- * release profile the target needs) and removes files that would override the platform's build.
+ * (own workspace, bundled SDK, the contract's dependencies, a bin target running the handler, or
+ * for wasm the handler's crate as a component, the release profile the target needs) and removes files that would override the platform's build.
  * Everything of the user's that need not change is kept. All checks run before anything is
  * written, so a ManifestError leaves the project as it was.
  */
@@ -29,7 +30,11 @@ export async function prepareProject(projectDir: string, options: PrepareOptions
   swapInSdk(manifest, options.sdkPath, notes);
   injectPlatformDependencies(manifest, options.target, options.sdkPath, notes);
   const handler = await locateHandler(projectDir, manifest, packageName);
-  const binary = wireFunctionBinary(manifest, handler, packageName, notes);
+  // native: a program (a bin target); wasm: a wasi:http/proxy component (the handler's crate as a cdylib).
+  const binary: FunctionComponent & { mainSource?: string } =
+    options.target === 'wasm'
+      ? await wireFunctionComponent(projectDir, manifest, handler, packageName, notes)
+      : { crateKind: 'bin', ...wireFunctionBinary(manifest, handler, packageName, notes) };
   applyReleaseProfile(manifest, options.target, notes);
 
   await writeCargoManifest(projectDir, manifest);
@@ -41,7 +46,7 @@ export async function prepareProject(projectDir: string, options: PrepareOptions
   await removeBuildOverrides(projectDir, notes);
   await noteBuildScript(projectDir, manifest, notes);
 
-  return { packageName, binName: binary.binName, handlerFile: handler.file, notes };
+  return { packageName, binName: binary.binName, crateKind: binary.crateKind, handlerFile: handler.file, notes };
 }
 
 function requirePackageName(manifest: TomlTable): string {

@@ -7,7 +7,7 @@ import type { BuildRepository } from '../builds/build-repository';
 import { type BuildExecutor, BuildFailure } from '../executors/build-executor';
 import { ManifestError, prepareProject } from '../manifest';
 import { BuildLog } from './build-log';
-import { assertNativeExecutable, verifyNativeStarts } from './verify-artifact';
+import { assertNativeExecutable, verifyNativeStarts, verifyWasmComponent } from './verify-artifact';
 
 export interface BuildPipelineOptions {
   buildsDir: string;
@@ -68,6 +68,7 @@ export class BuildPipeline {
           workDir,
           projectDir: unpacked.projectDir,
           binName: project.binName,
+          crateKind: project.crateKind,
           target: build.target,
           outputPath,
           timeoutMs: this.options.buildTimeoutMs,
@@ -78,9 +79,14 @@ export class BuildPipeline {
       timings.buildMs = Date.now() - started;
 
       started = Date.now();
-      await assertNativeExecutable(outputPath);
-      if (this.executor.startCheckHere) {
-        await verifyNativeStarts(outputPath, { timeoutMs: this.options.verifyTimeoutMs, sandbox: this.options.sandbox });
+      if (build.target === 'wasm') {
+        const world = await verifyWasmComponent(outputPath, { timeoutMs: this.options.verifyTimeoutMs });
+        log.line('system', `component: exports ${world.exports.join(', ')}; imports ${world.imports.join(', ')}`);
+      } else {
+        await assertNativeExecutable(outputPath);
+        if (this.executor.startCheckHere) {
+          await verifyNativeStarts(outputPath, { timeoutMs: this.options.verifyTimeoutMs, sandbox: this.options.sandbox });
+        }
       }
       timings.verifyMs = Date.now() - started;
 

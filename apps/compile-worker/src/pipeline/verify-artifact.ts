@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { programEnv } from '@ignite/contracts';
 import { BuildFailure } from '../executors/build-executor';
 import { bubblewrapArgs } from '../executors/sandbox';
@@ -101,4 +103,108 @@ export async function verifyNativeStarts(artifact: string, options: { timeoutMs:
       // already gone
     }
   }
+}
+
+/** `\0asm`, then the component encoding's version 0x0d and layer 1 (a core module has version 1, layer 0). */
+const COMPONENT_HEADER = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]);
+const CORE_MODULE_HEADER = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+/** What a function component must export: the `wasi:http/proxy` world's handler. */
+const INCOMING_HANDLER = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
+/** Exports a function component may have besides: `wasi:cli/run` (a handler built from a bin). */
+const OTHER_EXPORTS = /^wasi:cli\/run@0\.2\.\d+$/;
+/** WASI 0.2 interfaces: `wasi:<package>/<interface>@0.2.<patch>`. */
+const WASI_0_2 = /^wasi:[a-z][a-z0-9-]*\/[a-z][a-z0-9-]*@0\.2\.\d+$/;
+
+export interface ComponentWorld {
+  imports: string[];
+  exports: string[];
+}
+
+/**
+ * The world a component's binary declares, from jco's `componentWit` (wasm-tools), in a worker
+ * thread: jco is an ES module and its tools are a large WebAssembly program, kept off this
+ * thread. Throws if the bytes are not a valid component.
+ */
+async function componentWorld(bytes: Uint8Array, jco: string, timeoutMs: number): Promise<ComponentWorld> {
+  const script = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.jco)
+      .then((jco) => jco.componentWit(workerData.bytes))
+      .then((wit) => parentPort.postMessage({ wit }), (error) => parentPort.postMessage({ error: String(error && error.message || error) }));
+  `;
+  const worker = new Worker(script, { eval: true, workerData: { jco, bytes } });
+  try {
+    const reply = await new Promise<{ wit?: string; error?: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading the component took longer than ${timeoutMs} ms`)), timeoutMs);
+      worker.once('message', (message: { wit?: string; error?: string }) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      worker.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+    if (reply.wit === undefined) throw new Error(reply.error ?? 'no WIT');
+    const world: ComponentWorld = { imports: [], exports: [] };
+    for (const line of reply.wit.split('\n')) {
+      const match = /^\s*(import|export)\s+([^;]+?);?\s*$/.exec(line);
+      if (match) (match[1] === 'import' ? world.imports : world.exports).push(match[2]!);
+    }
+    return world;
+  } finally {
+    void worker.terminate();
+  }
+}
+
+/**
+ * Checks that the artifact of a wasm build is what the runner (and `wasmtime serve`, `jco serve`)
+ * can run: a WebAssembly component, not a core module, that exports
+ * `wasi:http/incoming-handler@0.2.x` and imports only WASI 0.2 interfaces. Returns its world.
+ */
+export async function verifyWasmComponent(path: string, options: { timeoutMs: number }): Promise<ComponentWorld> {
+  const bytes = await readFile(path).catch(() => {
+    throw new BuildFailure('the build produced no artifact', 'infrastructure');
+  });
+  const header = bytes.subarray(0, 8);
+  if (header.equals(CORE_MODULE_HEADER)) {
+    throw new BuildFailure(
+      'the artifact is a core WebAssembly module, not a component: it was not linked with wasm-component-ld',
+      'compile',
+    );
+  }
+  if (!header.equals(COMPONENT_HEADER)) throw new BuildFailure('the artifact is not a WebAssembly component', 'compile');
+  let jco: string;
+  try {
+    jco = pathToFileURL(require.resolve('@bytecodealliance/jco')).href;
+  } catch {
+    throw new BuildFailure('cannot verify the component: @bytecodealliance/jco is not installed', 'infrastructure');
+  }
+  let world: ComponentWorld;
+  try {
+    world = await componentWorld(bytes, jco, Math.max(options.timeoutMs, 10_000));
+  } catch (error) {
+    throw new BuildFailure(`the artifact is not a valid WebAssembly component: ${(error as Error).message}`, 'compile');
+  }
+  if (!world.exports.some((name) => INCOMING_HANDLER.test(name))) {
+    throw new BuildFailure(
+      `the component does not export wasi:http/incoming-handler@0.2 (it exports ${world.exports.join(', ') || 'nothing'}): is #[ignite::main] in the crate that was built?`,
+      'compile',
+    );
+  }
+  const extraExports = world.exports.filter((name) => !INCOMING_HANDLER.test(name) && !OTHER_EXPORTS.test(name));
+  if (extraExports.length > 0) {
+    throw new BuildFailure(
+      `the component exports ${extraExports.join(', ')}: a function component exports only wasi:http/incoming-handler`,
+      'compile',
+    );
+  }
+  const foreign = world.imports.filter((name) => !WASI_0_2.test(name));
+  if (foreign.length > 0) {
+    throw new BuildFailure(
+      `the component imports ${foreign.join(', ')}: a function component may import only WASI 0.2 interfaces (wasi:*@0.2.x)`,
+      'compile',
+    );
+  }
+  return world;
 }

@@ -52,6 +52,11 @@ use syn::{FnArg, ItemFn, ReturnType, Type};
 /// fn main() { <lib_crate_name>::__ignite_main() }
 /// ```
 ///
+/// On `wasm32-wasi` targets (the platform's `rust-wasm` target, `wasm32-wasip2`) the expansion
+/// has a fourth item, compiled only there: the `wasi:http/incoming-handler` export, which serves
+/// each request of the component with the handler (see the `ignite` crate's README). There,
+/// `__ignite_main` only says that the crate is a component and exits with 1.
+///
 /// [`Request`]: https://docs.rs/ignite/latest/ignite/struct.Request.html
 /// [`Context`]: https://docs.rs/ignite/latest/ignite/struct.Context.html
 #[proc_macro_attribute]
@@ -212,10 +217,16 @@ fn expand(args: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
     // `Request`", on `String`.
     let request = quote_spanned! {typed_args[0].span()=> __ignite_request};
     let context = quote_spanned! {typed_args[1].span()=> __ignite_context};
-    let run = if sig.asyncness.is_some() {
-        quote_spanned! {ident.span()=> ::ignite::__private::run_async}
+    let (run, serve) = if sig.asyncness.is_some() {
+        (
+            quote_spanned! {ident.span()=> ::ignite::__private::run_async},
+            quote_spanned! {ident.span()=> ::ignite::__private::wasm::serve_async},
+        )
     } else {
-        quote_spanned! {ident.span()=> ::ignite::__private::run_blocking}
+        (
+            quote_spanned! {ident.span()=> ::ignite::__private::run_blocking},
+            quote_spanned! {ident.span()=> ::ignite::__private::wasm::serve_blocking},
+        )
     };
 
     Ok(quote! {
@@ -239,6 +250,33 @@ fn expand(args: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
         fn main() {
             __ignite_main()
         }
+
+        // On wasm32-wasi the function is a `wasi:http/proxy` component: its
+        // `wasi:http/incoming-handler` export serves each request with the handler.
+        #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
+        const _: () = {
+            struct __IgniteIncomingHandler;
+
+            impl ::ignite::__private::wasm::Guest for __IgniteIncomingHandler {
+                fn handle(
+                    __ignite_incoming: ::ignite::__private::wasm::IncomingRequest,
+                    __ignite_response_out: ::ignite::__private::wasm::ResponseOutparam,
+                ) {
+                    #serve(
+                        |__ignite_request: ::ignite::Request, __ignite_context: ::ignite::Context| {
+                            #ident(#request, #context)
+                        },
+                        ::core::env!("CARGO_PKG_NAME"),
+                        __ignite_incoming,
+                        __ignite_response_out,
+                    )
+                }
+            }
+
+            ::ignite::__private::wasm::export!(
+                __IgniteIncomingHandler with_types_in ::ignite::__private::wasm::wasip2
+            );
+        };
     })
 }
 

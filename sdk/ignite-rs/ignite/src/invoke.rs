@@ -1,6 +1,6 @@
 //! One invocation, independent of the HTTP server that carries it: decode the request, call
 //! the handler (catching panics), encode the outcome, drive a streamed response. The native
-//! serve loop (and a future wasm32 glue) only move bytes in and out.
+//! native serve loop and the wasm32 glue only move bytes in and out.
 
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -51,7 +51,7 @@ impl Settings {
         };
         let temp_dir = match std::env::var_os("IGNITE_TEMP_DIR") {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => std::env::temp_dir(),
+            _ => default_temp_dir(),
         };
         let max_body_bytes = match env_var("IGNITE_MAX_BODY_BYTES")? {
             Some(value) => value.parse::<usize>().map_err(|_| {
@@ -65,6 +65,19 @@ impl Settings {
             max_body_bytes,
         })
     }
+}
+
+/// Where temp stores live without `IGNITE_TEMP_DIR`: the system temp directory.
+#[cfg(not(target_arch = "wasm32"))]
+fn default_temp_dir() -> PathBuf {
+    std::env::temp_dir()
+}
+
+/// Where temp stores live without `IGNITE_TEMP_DIR`: WASI has no temp directory of its own
+/// (`std::env::temp_dir` panics), so `/tmp`, which works if the host preopens a directory there.
+#[cfg(target_arch = "wasm32")]
+fn default_temp_dir() -> PathBuf {
+    PathBuf::from("/tmp")
 }
 
 /// A non-empty environment variable; an error if it is not UTF-8.
@@ -96,6 +109,8 @@ impl<H: Handler> App<H> {
     }
 
     /// The function id when no request header overrides it.
+    // Used by the native serve loop only: a component has no startup log nor shutdown.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn function_id(&self) -> &str {
         &self.settings.function_id
     }
@@ -106,6 +121,8 @@ impl<H: Handler> App<H> {
     }
 
     /// Removes what the function left on disk (at shutdown).
+    // Used by the native serve loop only: a component has no startup log nor shutdown.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn cleanup(&self) {
         self.temp_root.remove();
     }
@@ -308,7 +325,7 @@ impl Drop for Live {
 /// while its chunks are sent; dropping it (the caller went away) cancels the handler.
 pub(crate) struct StreamBody {
     handler: Option<HandlerFuture>,
-    receiver: mpsc::Receiver<Bytes>,
+    receiver: StreamReceiver,
     content_type: HeaderValue,
     trailer: Option<Bytes>,
     /// Whether the last chunk sent ended a line (so the trailer starts on a line of its own).
@@ -329,7 +346,7 @@ impl StreamBody {
         }
         StreamBody {
             handler,
-            receiver,
+            receiver: StreamReceiver::new(receiver),
             content_type: started.content_type,
             trailer: trailer.flatten(),
             at_line_start: true,
@@ -350,10 +367,11 @@ impl StreamBody {
                 self.trailer = final_line(response);
                 self.live.end();
                 // Chunks already queued are still sent; nothing more can be.
-                self.receiver.close();
+                self.receiver.get().close();
             }
         }
-        match self.receiver.poll_recv(cx) {
+        let received = self.receiver.get().poll_recv(cx);
+        match received {
             Poll::Ready(Some(chunk)) => {
                 self.at_line_start = chunk.ends_with(b"\n");
                 Poll::Ready(Some(chunk))
@@ -373,6 +391,57 @@ impl StreamBody {
             })),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+impl Invocation {
+    /// The invocation's context, while the handler runs (the wasm32 glue keeps it for its panic
+    /// hook).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn context(&self) -> Option<Context> {
+        match &self.state {
+            State::Running { live, .. } => Some(live.ctx.clone()),
+            State::Done(_) => None,
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl StreamBody {
+    /// The chunks the handler queued, shared with the wasm32 glue's panic hook: a panic there
+    /// cannot unwind into [`StreamBody::poll_chunk`], so the hook sends what is queued itself.
+    pub(crate) fn shared_receiver(&self) -> std::rc::Rc<std::cell::RefCell<mpsc::Receiver<Bytes>>> {
+        self.receiver.0.clone()
+    }
+}
+
+/// The receiving end of a stream's chunks: owned by the [`StreamBody`] natively; on wasm32 also
+/// reachable from the panic hook (one thread, so an `Rc<RefCell<_>>`).
+#[cfg(not(target_arch = "wasm32"))]
+struct StreamReceiver(mpsc::Receiver<Bytes>);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl StreamReceiver {
+    fn new(receiver: mpsc::Receiver<Bytes>) -> StreamReceiver {
+        StreamReceiver(receiver)
+    }
+
+    fn get(&mut self) -> &mut mpsc::Receiver<Bytes> {
+        &mut self.0
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+struct StreamReceiver(std::rc::Rc<std::cell::RefCell<mpsc::Receiver<Bytes>>>);
+
+#[cfg(target_arch = "wasm32")]
+impl StreamReceiver {
+    fn new(receiver: mpsc::Receiver<Bytes>) -> StreamReceiver {
+        StreamReceiver(std::rc::Rc::new(std::cell::RefCell::new(receiver)))
+    }
+
+    fn get(&mut self) -> std::cell::RefMut<'_, mpsc::Receiver<Bytes>> {
+        self.0.borrow_mut()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The Rust SDK of **Ignite**, a managed compile-and-run platform for Rust functions.
 //!
 //! You write one annotated handler; the platform compiles it into a program that serves HTTP
-//! (JSON in, JSON out) and runs it. The platform owns the HTTP server, the listening port and
-//! the readiness probe.
+//! (JSON in, JSON out), or into a `wasm32-wasip2` component exporting
+//! `wasi:http/incoming-handler`, and runs it. The platform owns the HTTP server, the listening
+//! port and the readiness probe.
 //!
 //! ```no_run
 //! use ignite::prelude::*;

@@ -13,7 +13,14 @@ use tokio::sync::mpsc;
 use crate::error::{Error, Result};
 
 /// How many chunks may wait to be sent before [`ResponseStream::write`] waits for the caller.
+#[cfg(not(target_arch = "wasm32"))]
 const CAPACITY: usize = 16;
+
+/// On wasm32 the component's one thread runs both the handler and the glue that sends chunks,
+/// so writes never wait: chunks queue until the handler awaits (an async handler) or returns
+/// (a synchronous one), then go out. The host's own flow control applies when they are sent.
+#[cfg(target_arch = "wasm32")]
+const CAPACITY: usize = tokio::sync::Semaphore::MAX_PERMITS;
 
 /// The default `content-type` of a streamed response: one JSON value per line.
 const NDJSON: HeaderValue = HeaderValue::from_static("application/x-ndjson");
@@ -45,6 +52,10 @@ const NDJSON: HeaderValue = HeaderValue::from_static("application/x-ndjson");
 ///
 /// In a synchronous handler use [`blocking_write`](ResponseStream::blocking_write) and
 /// [`blocking_send_json`](ResponseStream::blocking_send_json).
+///
+/// On wasm32 (a `wasi:http` component, one thread) the same calls work; writes never wait,
+/// and chunks reach the caller each time an async handler awaits, or all when a synchronous
+/// handler returns.
 ///
 /// ```no_run
 /// use ignite::prelude::*;
@@ -177,7 +188,12 @@ impl ResponseStream {
         if chunk.is_empty() {
             return Ok(());
         }
-        sender.blocking_send(chunk).map_err(|_| closed())
+        #[cfg(not(target_arch = "wasm32"))]
+        let sent = sender.blocking_send(chunk);
+        // Nothing to wait for on wasm32 (see `CAPACITY`): the queue never fills up.
+        #[cfg(target_arch = "wasm32")]
+        let sent = sender.try_send(chunk);
+        sent.map_err(|_| closed())
     }
 
     /// Like [`send_json`](ResponseStream::send_json), for synchronous handlers.

@@ -23,7 +23,7 @@ impl TempRoot {
     pub(crate) fn new(parent: PathBuf) -> TempRoot {
         let unique = uuid::Uuid::now_v7().simple().to_string();
         TempRoot {
-            dir: parent.join(format!("ignite-{}-{}", std::process::id(), &unique[20..])),
+            dir: parent.join(format!("ignite-{}{}", process_tag(), &unique[20..])),
             created: OnceLock::new(),
             next: AtomicU64::new(1),
         }
@@ -38,6 +38,8 @@ impl TempRoot {
     }
 
     /// Removes the root and everything left in it (at shutdown).
+    // A component has no shutdown: its host removes the directory it preopened.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn remove(&self) {
         if self.created.get().is_some() {
             if let Err(error) = fs::remove_dir_all(&self.dir) {
@@ -50,6 +52,26 @@ impl TempRoot {
             }
         }
     }
+}
+
+/// Added to the error when the directory cannot be created.
+#[cfg(not(target_arch = "wasm32"))]
+const NO_DIRECTORY_HINT: &str = "";
+
+/// On wasm32 a component sees only the directories its host preopened.
+#[cfg(target_arch = "wasm32")]
+const NO_DIRECTORY_HINT: &str = " (a wasm component has a file system only where its host preopens a directory: the host must preopen one and set IGNITE_TEMP_DIR to its path inside the component, e.g. `wasmtime serve -Scli --dir /tmp/scratch::/tmp --env IGNITE_TEMP_DIR=/tmp`; the Ignite runner does)";
+
+/// `<pid>-`: which process a temp root belongs to.
+#[cfg(not(target_arch = "wasm32"))]
+fn process_tag() -> String {
+    format!("{}-", std::process::id())
+}
+
+/// Nothing on wasm32: WASI has no process ids (`std::process::id` panics).
+#[cfg(target_arch = "wasm32")]
+fn process_tag() -> String {
+    String::new()
 }
 
 /// Scratch space for one invocation: a directory of its own on the local disk, created the
@@ -135,8 +157,9 @@ impl TempStore {
                 .and_then(|()| create_private_dir(dir, false))
                 .map_err(|error| {
                     Error::msg(format!(
-                        "temp store: cannot create {}: {error}",
-                        dir.display()
+                        "temp store: cannot create {}: {error}{}",
+                        dir.display(),
+                        NO_DIRECTORY_HINT
                     ))
                 })?;
             state.created = true;

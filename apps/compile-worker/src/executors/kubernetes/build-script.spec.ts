@@ -26,10 +26,10 @@ const STUB_RUSTC = '#!/bin/sh\necho "rustc 1.93.0 (stub 2026-01-01)"\n';
 // Behaves as $STUB_CARGO says; reports whether a build token leaked into its environment.
 const STUB_CARGO = `#!/bin/sh
 if env | grep -q TOKEN; then echo "cargo: saw a token" >&2; fi
-while [ $# -gt 0 ]; do case "$1" in --bin) bin="$2"; shift;; --target) triple="$2"; shift;; esac; shift; done
+while [ $# -gt 0 ]; do case "$1" in --bin) bin="$2"; shift;; --lib) bin="fn_lib.wasm"; what=library;; --target) triple="$2"; shift;; esac; shift; done
 echo '{"reason":"compiler-artifact","target":{"name":"serde"}}'
 case "$STUB_CARGO" in
-  ok) mkdir -p "$CARGO_TARGET_DIR/$triple/release" && printf 'binary of %s' "$bin" > "$CARGO_TARGET_DIR/$triple/release/$bin"; exit 0;;
+  ok) mkdir -p "$CARGO_TARGET_DIR/$triple/release" && printf '%s of %s' "\${what:-binary}" "$bin" > "$CARGO_TARGET_DIR/$triple/release/$bin"; exit 0;;
   fail) echo '{"reason":"compiler-message","message":{"level":"error","message":"boom","rendered":"error: boom\\n","spans":[]}}'; echo "error: could not compile" >&2; exit 101;;
   no-artifact) exit 0;;
 esac
@@ -84,10 +84,13 @@ describe('the build pod script', () => {
     return buildId;
   };
 
-  const runPod = async (buildId: string, options: { cargo: string; contextToken?: string; artifactToken?: string; seed?: boolean }) => {
+  const runPod = async (
+    buildId: string,
+    options: { cargo: string; contextToken?: string; artifactToken?: string; seed?: boolean; command?: string[] },
+  ) => {
     const work = join(root, 'pods', buildId);
     await mkdir(work, { recursive: true });
-    const [command, ...args] = buildPodCommand('fn', TRIPLE, 'fn');
+    const [command, ...args] = options.command ?? buildPodCommand('fn', TRIPLE, 'fn');
     const env = {
       PATH: `${join(root, 'bin')}:/usr/bin:/bin`,
       STUB_CARGO: options.cargo,
@@ -124,6 +127,15 @@ describe('the build pod script', () => {
     expect(existsSync(join(work, 'target', 'release', 'host-marker'))).toBe(true);
     expect(existsSync(join(work, 'target', TRIPLE, 'release', 'dep-marker'))).toBe(true);
     expect(existsSync(join(work, 'target', 'wasm32-wasip2'))).toBe(false);
+  });
+
+  it('builds the library of a wasm component (cdylib) with --lib and uploads <crate>.wasm', async () => {
+    const buildId = await prepareBuild('project');
+    const command = buildPodCommand('fn_lib', 'wasm32-wasip2', 'fn_lib.wasm', 'cdylib');
+    const { code, output } = await runPod(buildId, { cargo: 'ok', command });
+    expect({ code, output }).toMatchObject({ code: 0 });
+    expect(output).toContain('ignite-build: cargo build --release --lib --target wasm32-wasip2');
+    expect(await readFile(join(buildExchangeDir(dataDir, buildId), 'artifact'), 'utf8')).toBe('library of fn_lib.wasm');
   });
 
   it('builds without a seed too', async () => {

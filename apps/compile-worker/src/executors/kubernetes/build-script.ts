@@ -2,7 +2,9 @@ import { BUILD_ARTIFACT_MEDIA_TYPE, BUILD_ARTIFACT_SHA256_HEADER } from '@ignite
 
 /**
  * What a build pod runs: a POSIX sh script, passed as `sh -c <script> ignite-build <bin> <triple>
- * <artifact file>` so no user-derived value is ever spliced into shell text. It downloads the build
+ * <artifact file> <crate kind>` so no user-derived value is ever spliced into shell text. The crate
+ * kind is `bin` (`cargo build --bin <bin>`) or `cdylib` (`cargo build --lib`: a wasm component's
+ * handler library). It downloads the build
  * context, builds it with cargo (network allowed: the compile image has the common crates already,
  * anything else comes from the registry), and uploads the artifact.
  *
@@ -32,6 +34,7 @@ const SCRIPT = String.raw`set -eu
 bin="$1"
 triple="$2"
 artifact_name="$3"
+crate_kind="$4"
 say() { printf 'ignite-build: %s\n' "$*" >&2; }
 fail() { code="$1"; shift; say "error: $*"; exit "$code"; }
 
@@ -71,9 +74,10 @@ tar -xzf "$work/context.tar.gz" -C "$work/src" --no-same-owner --no-same-permiss
 rm -f "$work/context.tar.gz"
 
 cd "$work/src"
-say "cargo build --release --bin $bin --target $triple"
+if [ "$crate_kind" = cdylib ]; then set -- --lib; else set -- --bin "$bin"; fi
+say "cargo build --release $* --target $triple"
 status=0
-cargo build --release --bin "$bin" --target "$triple" --message-format=json || status=$?
+cargo build --release "$@" --target "$triple" --message-format=json || status=$?
 [ "$status" -eq 0 ] || fail __COMPILE__ "cargo build failed (exit code $status)"
 
 artifact="$CARGO_TARGET_DIR/$triple/release/$artifact_name"
@@ -104,6 +108,6 @@ export function buildPodScript(): string {
 }
 
 /** The command of the build container: the script and its positional arguments. */
-export function buildPodCommand(binName: string, triple: string, artifactName: string): string[] {
-  return ['/bin/sh', '-c', buildPodScript(), 'ignite-build', binName, triple, artifactName];
+export function buildPodCommand(binName: string, triple: string, artifactName: string, crateKind: 'bin' | 'cdylib' = 'bin'): string[] {
+  return ['/bin/sh', '-c', buildPodScript(), 'ignite-build', binName, triple, artifactName, crateKind];
 }

@@ -12,7 +12,13 @@ import { kubernetesExecutorConfigSchema } from './kubernetes-config';
 // output for docker/compile/bake/source with the image's SDK path. Regenerate them after a change
 // to the manifest preparation with IGNITE_UPDATE_BAKE=1.
 const BAKE = join(repoRoot, 'docker', 'compile', 'bake');
-const GENERATED = ['Cargo.toml', '.ignite/main.rs'];
+/** The files preparation generates, per target (wasm builds the library itself: no generated bin). */
+const GENERATED: Record<BuildTarget, string[]> = { native: ['Cargo.toml', '.ignite/main.rs'], wasm: ['Cargo.toml'] };
+/** What docker/compile.Dockerfile builds for each target: `--bin ignite-function`, and `--lib` of ignite-bake. */
+const BUILT: Record<BuildTarget, { binName: string; crateKind: 'bin' | 'cdylib' }> = {
+  native: { binName: 'ignite-function', crateKind: 'bin' },
+  wasm: { binName: 'ignite_bake', crateKind: 'cdylib' },
+};
 const sdkInImage = kubernetesExecutorConfigSchema.parse({
   K8S_BUILD_IMAGE: 'x',
   IGNITE_API_INTERNAL_URL: 'http://api',
@@ -25,8 +31,8 @@ describe('the compile image bakes what the compile worker builds', () => {
     try {
       await cp(join(BAKE, 'source'), dir, { recursive: true });
       const prepared = await prepareProject(dir, { sdkPath: sdkInImage, target });
-      expect(prepared.binName).toBe('ignite-function');
-      for (const file of GENERATED) {
+      expect({ binName: prepared.binName, crateKind: prepared.crateKind }).toEqual(BUILT[target]);
+      for (const file of GENERATED[target]) {
         const expected = await readFile(join(dir, file), 'utf8');
         const committed = join(BAKE, target, file);
         if (process.env.IGNITE_UPDATE_BAKE === '1') {

@@ -123,12 +123,15 @@ describe('buildJobManifest', () => {
       'rust-hello',
       'x86_64-unknown-linux-gnu',
       'rust-hello',
+      'bin',
     ]);
-    const wasm = buildJobManifest(options({ target: 'wasm' })).spec!.template.spec!.containers[0]!;
-    expect(wasm.command?.slice(3)).toEqual(['ignite-build', 'rust-hello', 'wasm32-wasip2', 'rust-hello.wasm']);
+    const wasm = buildJobManifest(options({ target: 'wasm', binName: 'rust_hello', crateKind: 'cdylib' })).spec!.template.spec!
+      .containers[0]!;
+    expect(wasm.command?.slice(3)).toEqual(['ignite-build', 'rust_hello', 'wasm32-wasip2', 'rust_hello.wasm', 'cdylib']);
     expect(buildPodScript()).not.toContain('rust-hello');
     expect(buildPodScript()).toContain(`fail ${BUILD_EXIT_CODES.compile} "cargo build failed`);
-    expect(buildPodScript()).toContain('cargo build --release --bin "$bin" --target "$triple" --message-format=json');
+    expect(buildPodScript()).toContain('if [ "$crate_kind" = cdylib ]; then set -- --lib; else set -- --bin "$bin"; fi');
+    expect(buildPodScript()).toContain('cargo build --release "$@" --target "$triple" --message-format=json');
   });
 
   it('places pods with pull secrets, a service account, a node selector and tolerations when configured', () => {

@@ -39,7 +39,7 @@ export function buildJobName(buildId: string): string {
   return `ignite-build-${buildId}`;
 }
 
-/** The file cargo leaves in `target/<triple>/release/` for a bin target. */
+/** The file cargo leaves in `target/<triple>/release/` for the built target (a bin, or a cdylib named by its crate). */
 export function artifactFileName(binName: string, target: BuildTarget): string {
   return target === 'wasm' ? `${binName}.wasm` : binName;
 }
@@ -48,6 +48,8 @@ export interface BuildJobOptions {
   buildId: string;
   namespace: string;
   binName: string;
+  /** `cdylib`: the package's library is built (`--lib`), named `binName` (its crate name). Default `bin`. */
+  crateKind?: 'bin' | 'cdylib';
   target: BuildTarget;
   /** The build's time limit; the Job's activeDeadlineSeconds (pod start included). */
   timeoutMs: number;
@@ -136,7 +138,12 @@ export function buildJobManifest(options: BuildJobOptions): V1Job {
               name: BUILD_CONTAINER,
               image: options.image,
               imagePullPolicy: options.imagePullPolicy,
-              command: buildPodCommand(options.binName, triple, artifactFileName(options.binName, options.target)),
+              command: buildPodCommand(
+                options.binName,
+                triple,
+                artifactFileName(options.binName, options.target),
+                options.crateKind ?? 'bin',
+              ),
               workingDir: WORK_DIR,
               env,
               resources: {

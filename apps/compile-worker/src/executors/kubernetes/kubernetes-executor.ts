@@ -131,6 +131,7 @@ export class KubernetesExecutor implements BuildExecutor {
         buildId: request.buildId,
         namespace: options.namespace,
         binName: request.binName,
+        crateKind: request.crateKind ?? 'bin',
         target: request.target,
         timeoutMs: request.timeoutMs,
         image: options.image,
