@@ -5,7 +5,7 @@
 #   docker build -f docker/platform.Dockerfile -t ignite/platform:dev .
 #   docker run ignite/platform:dev api              # apps/api        (HTTP 8080)
 #   docker run ignite/platform:dev compile-worker   # apps/compile-worker
-#   docker run ignite/platform:dev runner           # apps/runner     (HTTP 8081)
+#   docker run ignite/platform:dev runner           # apps/runner     (HTTP 8081, direct connections 8082)
 #   docker run ignite/platform:dev migrate          # prisma migrate deploy (DATABASE_URL)
 #
 # Build context: the repository root (docker/platform.Dockerfile.dockerignore keeps it small).
@@ -61,6 +61,6 @@ ENV NODE_ENV=production \
     IGNITE_DATA_DIR=/var/lib/ignite
 # The unprivileged user of the official Node image (uid/gid 1000), as the chart runs it.
 USER node
-EXPOSE 8080 8081
+EXPOSE 8080 8081 8082
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/ignite-entrypoint"]
 CMD ["api"]

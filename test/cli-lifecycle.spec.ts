@@ -48,6 +48,7 @@ describe('the contract, end to end through the CLI', () => {
         DATABASE_URL: databaseUrl,
         PORT: String(apiPort),
         RUNNER_PORT: String(runnerPort),
+        RUNNER_DIRECT_PORT: '0',
         RUNNER_URL: `http://127.0.0.1:${runnerPort}`,
         IGNITE_DATA_DIR: dataDir,
         IGNITE_CLI_CONFIG: cliConfig,

@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildView } from '@ignite/contracts';
 import { repoRoot, tarGzOf, waitFor, writeFunctionSource } from '@ignite/testing';
+import { Client } from 'undici';
 import { type Answer, TestPlatform } from './support/platform';
 
 // One suite, both targets: the same handler source (sdk/ignite-rs/fixtures/handler-semantics, with
@@ -229,6 +230,47 @@ describe('the same handler on both targets, through the whole lifecycle', () => 
       const published = await switchUnderLoad(() => platform.call('POST', `/apps/${name}/releases`), `release-2-${target}`);
       expect(published[0]!.marker).toBe('release-1');
       await switchUnderLoad(() => platform.call('POST', `/apps/${name}/releases/1/activate`), 'release-1');
+    });
+  });
+
+  describe('native, on the runner’s direct port (the connection handed to the program)', () => {
+    const name = app('native');
+    const functionId = () => `${platform.org}/${name}`;
+    const call = async (client: Client, body: unknown) => {
+      const response = await client.request({
+        method: 'POST',
+        path: `/v1/invoke/${functionId()}`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: response.headers, json: text ? JSON.parse(text) : undefined };
+    };
+
+    it('keeps the same semantics: 200 with ids, Err 500, a 504 past the time limit, a memory-limit 500, on one connection after another', async () => {
+      const client = new Client(platform.directUrl);
+      try {
+        const first = await call(client, { action: 'echo' });
+        expect(first.status).toBe(200);
+        expect(first.json).toMatchObject({ function_id: functionId(), execution_id: first.headers['x-ignite-execution-id'] });
+        expect(first.json.execution_id).toMatch(UUID_V7);
+        const failed = await call(client, { action: 'err', message: 'order not paid' });
+        expect({ status: failed.status, json: failed.json }).toEqual({ status: 500, json: { error: 'order not paid' } });
+        const slow = await call(client, { action: 'sleep', ms: 60_000 });
+        expect({ status: slow.status, json: slow.json }).toEqual({
+          status: 504,
+          json: { error: `the function did not finish within its time limit of ${TIME_LIMIT_MS} ms`, code: 'function_timeout' },
+        });
+        // The 504 closed that connection: the client opens a new one, handed to a fresh instance.
+        const grown = await call(client, { action: 'grow' });
+        expect({ status: grown.status, json: grown.json }).toEqual({
+          status: 500,
+          json: { error: `the function exceeded its memory limit of ${MEMORY_MB} MiB and was stopped`, code: 'function_error' },
+        });
+        expect((await call(client, { action: 'echo' })).status).toBe(200);
+      } finally {
+        await client.close();
+      }
     });
   });
 });

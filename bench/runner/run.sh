@@ -9,7 +9,7 @@
 #
 # Needs Postgres (migrated) and Redis; uses DATABASE_URL (default the dev database
 # postgresql://postgres@127.0.0.1:5432/ignite) and REDIS_URL (default redis://127.0.0.1:6379).
-# Settings (environment): DURATION (10s), WARMUP (2s), CONNECTIONS (32), ROUNDS (2),
+# Settings (environment): DURATION (5s), WARMUP (2s), CONNECTIONS (32), ROUNDS (5),
 # COLD_RUNS (30), FUNCTIONS (200), WARM_SLOTS (50), RR_CONNECTIONS (16), RUNNER_PORT (18181).
 # This is a benchmark, not a test: it fails only if something cannot run.
 set -euo pipefail

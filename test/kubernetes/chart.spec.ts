@@ -167,18 +167,25 @@ describe('the ignite Helm chart', () => {
     else expect(worker.livenessProbe).toBeUndefined();
   });
 
-  it('serves the API on 8080 and the runner on 8081 by default, each through its Service', async () => {
+  it('serves the API on 8080 and the runner on 8081 (direct connections on 8082) by default, each through its Service', async () => {
     const objects = await render(['defaults.yaml']);
-    for (const [component, port] of [
-      ['api', 8080],
-      ['runner', 8081],
+    for (const [component, ports] of [
+      ['api', [['http', 8080]]],
+      [
+        'runner',
+        [
+          ['http', 8081],
+          ['direct', 8082],
+        ],
+      ],
     ] as const) {
       const container = containersOf(deployment(objects, component))[0]!;
-      expect((container as K8sObject).ports).toEqual([{ name: 'http', containerPort: port, protocol: 'TCP' }]);
+      expect((container as K8sObject).ports).toEqual(ports.map(([name, port]) => ({ name, containerPort: port, protocol: 'TCP' })));
       const service = named(objects, 'Service', `${RELEASE}-${component}`);
-      expect(service.spec.ports).toEqual([{ name: 'http', port, targetPort: 'http', protocol: 'TCP' }]);
+      expect(service.spec.ports).toEqual(ports.map(([name, port]) => ({ name, port, targetPort: name, protocol: 'TCP' })));
       expect(service.spec.selector).toEqual(deployment(objects, component).spec.selector.matchLabels);
     }
+    expect(envOf(containersOf(deployment(objects, 'runner'))[0]!).RUNNER_DIRECT_PORT).toBe('8082');
     expect(ofKind(objects, 'Service').map((service) => service.metadata.name)).not.toContain(`${RELEASE}-compile-worker`);
   });
 

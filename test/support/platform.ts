@@ -30,15 +30,18 @@ export class TestPlatform {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'ignite-platform-'));
   apiUrl = '';
   runnerUrl = '';
+  /** The runner's direct port (connections handed to the function's instance). */
+  directUrl = '';
   private key = '';
   private readonly children = new Map<string, ChildProcess>();
   private output = '';
 
   /** Starts the three apps with `env` on top of the platform's settings; resolves once API and runner are ready. */
   async start(env: Record<string, string> = {}): Promise<this> {
-    const [apiPort, runnerPort] = [await freePort(), await freePort()];
+    const [apiPort, runnerPort, directPort] = [await freePort(), await freePort(), await freePort()];
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
     this.runnerUrl = `http://127.0.0.1:${runnerPort}`;
+    this.directUrl = `http://127.0.0.1:${directPort}`;
     const cliConfig = join(this.dataDir, 'cli-config.json');
     const settings: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -49,6 +52,7 @@ export class TestPlatform {
       PORT: String(apiPort),
       RUNNER_HOST: '127.0.0.1',
       RUNNER_PORT: String(runnerPort),
+      RUNNER_DIRECT_PORT: String(directPort),
       RUNNER_URL: this.runnerUrl,
       IGNITE_DATA_DIR: this.dataDir,
       IGNITE_QUEUE_PREFIX: this.prefix,

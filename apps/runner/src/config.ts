@@ -78,6 +78,19 @@ export const RunnerConfigSchema = z
     RUNNER_WASM_STANDBY_IDLE_MS: milliseconds(600_000),
     /** wasm: JS heap limit of a guest's worker thread in MiB (jco's glue; the guest's linear memory is limited by the app's memory limit). */
     RUNNER_WASM_WORKER_HEAP_MB: count(64),
+    /**
+     * Direct connections: a second port where a connection whose first request invokes a native
+     * function is handed to an instance of it, which serves the connection itself (no proxy in
+     * the byte path); see apps/runner/src/direct. `false` turns the port off.
+     */
+    RUNNER_DIRECT: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
+    /** The direct port (on `RUNNER_HOST`). */
+    RUNNER_DIRECT_PORT: env.port(8082),
+    /** A direct connection idle for this long goes back to the runner (so that it holds no instance). */
+    RUNNER_DIRECT_IDLE_MS: milliseconds(1_000),
     /** Level of the runner's own logs (function logs are `info`). */
     LOG_LEVEL: env.logLevel,
   })

@@ -75,6 +75,8 @@ export interface FunctionInstance {
   stop(): void;
   /** Stop now (the exit follows). */
   kill(reason: string): void;
+  /** No new work will come (a newer release, a broken instance): hand back what can go elsewhere. */
+  retire?(): void;
   /** Called once, after `start` succeeded, when the instance is gone. */
   onExit(listener: (info: ExitInfo) => void): void;
   /** Executions in flight on it, for attributing its logs (maintained by the pool). */

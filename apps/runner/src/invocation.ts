@@ -2,9 +2,9 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import { ErrorCode, httpStatusOf, headers as igniteHeaders } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import { sendError } from './errors';
+import { exitFailure } from './exit-failure';
 import type { Exchange, ExitInfo, FlowControl, ProxyRequest, ResponseSink } from './instance';
 import type { Metrics } from './metrics';
-import { describeExit } from './native-instance';
 import type { InstancePool, Lease } from './pool';
 import type { ResolvedFunction } from './release-resolver';
 import type { InvocationReporter } from './reporter';
@@ -151,19 +151,8 @@ export class Invocation implements ResponseSink {
   private readonly onInstanceExit = (info: ExitInfo) => {
     if (this.settled) return;
     this.exchange?.abort(new Error('the instance exited'));
-    switch (info.cause) {
-      case 'memory':
-        this.fail(ErrorCode.functionError, `the function exceeded its memory limit of ${this.fn.memoryMb} MiB and was stopped`);
-        return;
-      case 'crashed':
-        this.fail(
-          ErrorCode.functionError,
-          `the function's process exited while handling the request (${describeExit(info.code, info.signal)})`,
-        );
-        return;
-      default:
-        this.fail(ErrorCode.unavailable, `the function's instance was stopped${info.reason ? ` (${info.reason})` : ''}; retry`);
-    }
+    const { code, message } = exitFailure(info, this.fn);
+    this.fail(code, message);
   };
 
   private readonly onCallerClose = () => {

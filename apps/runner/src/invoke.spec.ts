@@ -3,37 +3,21 @@ jest.mock('uuid', () => require('./testing/uuid-v7'));
 import { randomBytes } from 'node:crypto';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { channels, type InvocationReport, InvocationReportSchema } from '@ignite/contracts';
 import type { PrismaClient } from '@ignite/database';
-import { createRedis } from '@ignite/service-kit';
-import { testRedisUrl, waitFor } from '@ignite/testing';
+import { waitFor } from '@ignite/testing';
 import { buildFixtures, type FixturePrograms } from './testing/fixtures';
 import {
   cleanup,
   invoke,
   isAlive,
   pidsStarted,
+  reportsOf,
   type SeededFunction,
   seedFunction,
   startRunner,
   type TestRunner,
   testPrisma,
 } from './testing/harness';
-
-async function reportsOf(prefix: string, ids: (string | null)[]): Promise<Map<string, InvocationReport>> {
-  const redis = createRedis(testRedisUrl());
-  try {
-    const reports = await waitFor(async () => {
-      const entries = await redis.xrange(channels.invocations(prefix), '-', '+');
-      const parsed = entries.map(([, fields]) => InvocationReportSchema.parse(JSON.parse(fields[1]!)));
-      const mine = parsed.filter((r) => ids.includes(r.executionId));
-      return mine.length === ids.length ? mine : undefined;
-    });
-    return new Map(reports.map((r) => [r.executionId, r]));
-  } finally {
-    redis.disconnect();
-  }
-}
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -196,7 +180,8 @@ describe('runner: invocations against real programs', () => {
       expect.arrayContaining(['GREETING', 'PORT', 'IGNITE_PROBE_PORT', 'IGNITE_READY_FD', 'IGNITE_FUNCTION_ID', 'MALLOC_ARENA_MAX']),
     );
     const allowed = new Set(['GREETING', 'DATABASE_URL', 'PATH', 'PORT', 'MALLOC_ARENA_MAX']);
-    expect(names.filter((name) => !allowed.has(name) && !name.startsWith('IGNITE_'))).toEqual([]);
+    // NODE_CHANNEL_*: the runner's channel to the serve loop (direct connections).
+    expect(names.filter((name) => !allowed.has(name) && !name.startsWith('IGNITE_') && !name.startsWith('NODE_CHANNEL_'))).toEqual([]);
     expect(names).not.toContain('REDIS_URL');
     expect(names).not.toContain('IGNITE_QUEUE_PREFIX');
   });

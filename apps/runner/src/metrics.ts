@@ -1,3 +1,4 @@
+import type { DirectSummary } from '@ignite/contracts';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from './pool';
 
@@ -59,6 +60,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly directSeconds = new Counter({
+    name: 'ignite_runner_direct_invocation_seconds_total',
+    help: 'Time spent in invocations served on direct connections (their count is in ignite_runner_invocations_total; ignite_runner_invocation_duration_seconds covers proxied invocations)',
+    registers: [this.registry],
+  });
+
+  readonly directHandoffs = new Counter({
+    name: 'ignite_runner_direct_handoffs_total',
+    help: 'Connections of the direct port handed to an instance (new ones, and those routed again)',
+    registers: [this.registry],
+  });
+
   readonly reportsDropped = new Counter({
     name: 'ignite_runner_reports_dropped_total',
     help: 'Invocation reports dropped because Redis was unreachable for too long',
@@ -78,6 +91,14 @@ export class Metrics {
     }
     counter.inc();
     (cold ? this.coldDuration : this.warmDuration).observe(seconds);
+  }
+
+  /** Invocations a program served on direct connections, a batch at a time (per invocation would cost more than serving them). */
+  directInvocations(summary: DirectSummary): void {
+    for (const [status, count] of Object.entries(summary.statuses)) {
+      if (count > 0) this.invocations.labels(status).inc(count);
+    }
+    if (summary.seconds > 0) this.directSeconds.inc(summary.seconds);
   }
 
   constructor(stats: () => PoolStats, options: { defaultMetrics?: boolean } = {}) {

@@ -1,14 +1,18 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { ErrorCode, programEnv } from '@ignite/contracts';
+import { directProgramEnv, ErrorCode, programEnv } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import { type Dispatcher, Pool } from 'undici';
 import type { ArtifactCache } from './artifacts';
+import { type DirectHost, InstanceConnections } from './direct/instance-connections';
 import { InvocationError } from './errors';
+import { describeExit } from './exit-failure';
 import { FunctionLog } from './function-log';
 import type { Exchange, ExitCause, ExitInfo, FunctionInstance, InstanceKind, InstanceSpec, ProxyRequest, ResponseSink } from './instance';
 import type { MemoryWatcher } from './memory-watch';
+import type { Lease } from './pool';
 import type { PortAllocator } from './ports';
 import type { ProgramStatus, SpawnedProgram, Spawner } from './spawner';
 
@@ -16,6 +20,8 @@ const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
 /** The descriptor the program writes `ready\n` to (stdin, stdout, stderr, then this pipe). */
 const READY_FD = 3;
+/** Direct connections: the program's message pipe (after the channel, 4; see `spawner-protocol.ts`). */
+const MESSAGES_FD = 5;
 /** Without a word on the ready descriptor by then, the readiness probe is polled as well. */
 const PROBE_FALLBACK_AFTER_MS = 250;
 const PROBE_INTERVAL_MS = 20;
@@ -40,17 +46,26 @@ export interface NativeKindOptions {
   stopGraceMs: number;
   maxInFlight: number;
   logLinesPerSecond: number;
+  /** Direct connections: an idle one goes back to the runner after this many ms. */
+  directIdleMs: number;
 }
 
 /** Native artifacts: Linux programs built with the SDK, serving HTTP on their own port. */
 export class NativeKind implements InstanceKind {
   readonly target = 'native' as const;
   private readonly cleanups = new Set<Promise<void>>();
+  /** Set when the runner has a direct port: programs then get a channel to take connections on. */
+  private directHost: DirectHost | null = null;
 
   constructor(private readonly options: NativeKindOptions) {}
 
   create(spec: InstanceSpec): FunctionInstance {
-    return new NativeInstance(spec, this.options, (dir) => this.removeLater(dir));
+    return new NativeInstance(spec, this.options, this.directHost, (dir) => this.removeLater(dir));
+  }
+
+  /** Instances started from now on can take callers' connections from `host`. */
+  serveDirect(host: DirectHost): void {
+    this.directHost = host;
   }
 
   /** Resolves once the scratch directories of gone instances are removed. */
@@ -86,6 +101,16 @@ class Proc {
 
   signal(signal: NodeJS.Signals): void {
     this.program.signal(signal);
+  }
+
+  /** Passes a caller's connection to the program (see `InstanceConnections`). */
+  handoff(spawner: Spawner, connection: { slot: number; head: Buffer; cold: boolean }, socket: Socket): void {
+    spawner.handoff(this.program, connection, socket);
+  }
+
+  /** Asks the program to give back every direct connection once its request in flight is answered. */
+  drainConnections(spawner: Spawner): void {
+    spawner.tell(this.program, { type: 'drain' });
   }
 
   /** `ready`, or why not: it exited first, or the time ran out. */
@@ -157,10 +182,13 @@ class NativeInstance implements FunctionInstance {
   private exitListener: ((info: ExitInfo) => void) | null = null;
   private readonly logger: Logger;
   private readonly tempDir: string;
+  /** The callers' connections the program serves itself (when the runner has a direct port). */
+  private connections: InstanceConnections | null = null;
 
   constructor(
     readonly spec: InstanceSpec,
     private readonly options: NativeKindOptions,
+    private readonly directHost: DirectHost | null,
     private readonly removeLater: (dir: string) => void,
   ) {
     this.logger = options.logger.child({ functionId: spec.fn.functionId, release: spec.release.number, instance: spec.id });
@@ -265,6 +293,15 @@ class NativeInstance implements FunctionInstance {
     };
   }
 
+  attach(socket: Socket, head: Buffer, lease: Lease): boolean {
+    const { proc, connections } = this;
+    if (this.state !== 'ready' || proc === null || connections === null) return false;
+    const slot = connections.reserve(socket, head, lease);
+    if (slot === null) return false;
+    proc.handoff(this.options.spawner, { slot, head, cold: lease.cold }, socket);
+    return true;
+  }
+
   stop(): void {
     if (this.state === 'starting') {
       this.kill('stopped before it was ready');
@@ -310,6 +347,17 @@ class NativeInstance implements FunctionInstance {
       IGNITE_TEMP_DIR: this.tempDir,
       IGNITE_SHUTDOWN_TIMEOUT_MS: String(this.options.stopGraceMs),
     };
+    const host = this.directHost;
+    const connections =
+      host === null ? null : new InstanceConnections(this.spec, this.tempDir, this.options.maxInFlight, host, this.logger);
+    if (connections !== null) {
+      env[directProgramEnv.slots] = connections.slotFile;
+      env[directProgramEnv.messagesFd] = String(MESSAGES_FD);
+      env[directProgramEnv.timeLimitMs] = String(fn.timeoutMs);
+      env[directProgramEnv.release] = String(this.spec.release.number);
+      env[directProgramEnv.idleMs] = String(this.options.directIdleMs);
+    }
+    this.connections = connections;
     let command = executable;
     let args: string[] = [];
     const { prlimitPath, addressSpaceHeadroomMb } = this.options;
@@ -333,7 +381,12 @@ class NativeInstance implements FunctionInstance {
       env,
       cwd: this.tempDir,
       readyFd: READY_FD,
+      channel: connections !== null,
     });
+    if (connections !== null) {
+      program.onMessage = (line) => connections.message(line);
+      program.onHandoffFailed = (slot) => connections.handoffFailed(slot);
+    }
     const proc = new Proc(program, log);
     this.proc = proc;
     return proc;
@@ -369,7 +422,17 @@ class NativeInstance implements FunctionInstance {
     void proc.exited.then((status) => this.onProcExit(proc, status));
   }
 
+  /**
+   * No new work comes to this instance (a newer release, or one of its invocations ran out of
+   * time): its direct connections go back to the runner as soon as their request in flight is
+   * answered, so that the pool can stop it once nothing else is in flight.
+   */
+  retire(): void {
+    if (this.state === 'ready' && this.connections !== null) this.proc?.drainConnections(this.options.spawner);
+  }
+
   private onProcExit(proc: Proc, status: ProgramStatus): void {
+    this.connections?.programExited();
     this.state = 'exited';
     if (proc.pid !== undefined) this.options.memory.unwatch(proc.pid);
     this.options.ports.release(this.port);
@@ -408,9 +471,4 @@ class NativeInstance implements FunctionInstance {
     for (const id of this.inFlight) return id;
     return undefined;
   }
-}
-
-export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  if (signal !== null) return `killed by ${signal}`;
-  return `exit code ${code ?? 'unknown'}`;
 }

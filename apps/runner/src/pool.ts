@@ -444,7 +444,10 @@ export class InstancePool {
   /** Out of its function's instances: no new work goes to it; it keeps what is in flight. */
   private retire(record: InstanceRecord): void {
     this.unlist(record);
-    if (record.state === 'ready' || record.state === 'starting') record.state = 'draining';
+    if (record.state === 'ready' || record.state === 'starting') {
+      record.state = 'draining';
+      record.instance.retire?.();
+    }
   }
 
   /** Removes it from its function's list, the idle list and the pending capacity. */

@@ -1,16 +1,7 @@
-import { channels, type InvocationReport } from '@ignite/contracts';
+import { channels, type InvocationReport, invocationStreamFields } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import type { Redis } from 'ioredis';
 import type { Metrics } from './metrics';
-
-/**
- * One round trip per batch: each report is still its own `XADD <stream> MAXLEN ~ <n> * data <json>`,
- * run by Redis from this script (a pipeline of XADDs costs the runner several times the CPU).
- */
-const XADD_BATCH = `for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[i]) end
-return #ARGV - 1`;
-
-type ScriptedRedis = Redis & { igniteReportBatch(stream: string, maxLength: string, ...entries: string[]): Promise<number> };
 
 export interface ReporterOptions {
   /** A connection without an offline queue: commands fail at once while Redis is away. */
@@ -20,22 +11,35 @@ export interface ReporterOptions {
   metrics: Metrics;
   /** Reports are sent at most this long after the invocation. */
   flushIntervalMs?: number;
-  /** Most reports sent in one pipeline. */
+  /** Most reports in one stream entry of the runner's own reports. */
   batchSize?: number;
   /** Most reports held while Redis is unreachable; the oldest are dropped beyond it. */
   maxPending?: number;
-  /** Approximate length the stream is trimmed to. */
+  /** Approximate length the stream is trimmed to, in entries (each a batch: up to 1,000 reports). */
   streamMaxLength?: number;
 }
 
+/** One stream entry to be: the runner's own reports, or a program's batch of direct ones (its `reports` line, as bytes). */
+type Entry =
+  | { field: 'reports'; reports: InvocationReport[] }
+  | { field: 'direct'; appId: string; releaseId: string; report: Buffer; count: number };
+
+/** Most entries sent in one round trip. */
+const ENTRIES_PER_SEND = 32;
+
+const sizeOf = (entry: Entry) => (entry.field === 'reports' ? entry.reports.length : entry.count);
+
 /**
- * Appends one entry per invocation to the `channels.invocations(prefix)` stream, off the
- * response path: reports are queued, then sent in pipelined batches. While Redis is away they
- * are held (bounded) and retried; an outage never fails or slows an invocation.
+ * Appends the invocation reports to the `channels.invocations(prefix)` stream, off the response
+ * path, a batch per entry (see `invocationStreamFields`: one entry per invocation cost Redis more
+ * CPU than the function at tens of thousands a second): the runner's own reports gathered as
+ * they come, a program's direct reports as it sent them. While Redis is away they are held
+ * (bounded) and retried; an outage never fails or slows an invocation.
  */
 export class InvocationReporter {
   /** Serialized only when sent: never on the response path. */
-  private pending: InvocationReport[] = [];
+  private pending: Entry[] = [];
+  private pendingReports = 0;
   private timer: NodeJS.Timeout | null = null;
   private sending = false;
   private closed = false;
@@ -45,25 +49,35 @@ export class InvocationReporter {
   private readonly batchSize: number;
   private readonly maxPending: number;
   private readonly maxLength: string;
-  /** Falls back to a pipeline if the server refuses scripts. */
-  private scripted = true;
 
   constructor(private readonly options: ReporterOptions) {
     this.stream = channels.invocations(options.prefix);
     this.flushIntervalMs = options.flushIntervalMs ?? 20;
-    this.batchSize = options.batchSize ?? 200;
+    this.batchSize = options.batchSize ?? 1_000;
     this.maxPending = options.maxPending ?? 100_000;
-    this.maxLength = String(options.streamMaxLength ?? 100_000);
-    options.redis.defineCommand('igniteReportBatch', { numberOfKeys: 1, lua: XADD_BATCH });
+    // While the API is away: a few hundred thousand reports (tens of MB), not without bound.
+    this.maxLength = String(options.streamMaxLength ?? 2_000);
   }
 
+  /** One invocation the runner served. */
   report(report: InvocationReport): void {
-    if (this.pending.length >= this.maxPending) {
-      this.pending.shift();
-      this.options.metrics.reportsDropped.inc();
+    let last = this.pending.at(-1);
+    if (last?.field !== 'reports' || last.reports.length >= this.batchSize) {
+      last = { field: 'reports', reports: [] };
+      this.pending.push(last);
     }
-    this.pending.push(report);
-    this.schedule(this.flushIntervalMs);
+    last.reports.push(report);
+    this.added(1);
+  }
+
+  /**
+   * `count` invocations a program served on direct connections: `report` is its `reports` message
+   * as it wrote it, recorded as a `DirectReportBatch` without being rewritten.
+   */
+  reportDirect(appId: string, releaseId: string, report: Buffer, count: number): void {
+    if (count === 0) return;
+    this.pending.push({ field: 'direct', appId, releaseId, report, count });
+    this.added(count);
   }
 
   /** Sends what is pending (best effort) and stops. */
@@ -74,6 +88,21 @@ export class InvocationReporter {
       if (!(await this.send())) break;
     }
     this.closed = true;
+  }
+
+  private added(count: number): void {
+    this.pendingReports += count;
+    this.trim();
+    this.schedule(this.flushIntervalMs);
+  }
+
+  /** Beyond `maxPending` reports, the oldest entries go (counted as dropped). */
+  private trim(): void {
+    while (this.pendingReports > this.maxPending && this.pending.length > 1) {
+      const dropped = sizeOf(this.pending.shift()!);
+      this.pendingReports -= dropped;
+      this.options.metrics.reportsDropped.inc(dropped);
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -95,42 +124,33 @@ export class InvocationReporter {
     if (this.pending.length > 0) this.schedule(ok ? this.flushIntervalMs : 1_000);
   }
 
-  /** One pipelined batch; false if Redis refused it (the batch goes back to the front of the queue). */
+  /** Up to `ENTRIES_PER_SEND` entries in one round trip; false if Redis refused them (they go back to the front of the queue). */
   private async send(): Promise<boolean> {
-    const batch = this.pending.splice(0, this.batchSize);
-    const entries = batch.map((report) => JSON.stringify(report));
+    const entries = this.pending.splice(0, ENTRIES_PER_SEND);
+    const count = entries.reduce((sum, entry) => sum + sizeOf(entry), 0);
+    this.pendingReports -= count;
     try {
-      if (this.scripted) {
-        try {
-          await (this.options.redis as ScriptedRedis).igniteReportBatch(this.stream, this.maxLength, ...entries);
-        } catch (error) {
-          if (!(error instanceof Error) || error.name !== 'ReplyError') throw error;
-          this.options.logger.warn({ err: error }, 'redis refused the report script: sending reports as a pipeline of XADDs');
-          this.scripted = false;
+      const pipeline = this.options.redis.pipeline();
+      for (const entry of entries) {
+        const trim = ['MAXLEN', '~', this.maxLength, '*'] as const;
+        if (entry.field === 'reports') pipeline.xadd(this.stream, ...trim, invocationStreamFields.batch, JSON.stringify(entry.reports));
+        else {
+          const { direct, app, release } = invocationStreamFields;
+          pipeline.xadd(this.stream, ...trim, direct, entry.report, app, entry.appId, release, entry.releaseId);
         }
       }
-      if (!this.scripted) {
-        const pipeline = this.options.redis.pipeline();
-        for (const entry of entries) pipeline.xadd(this.stream, 'MAXLEN', '~', this.maxLength, '*', 'data', entry);
-        const results = await pipeline.exec();
-        const failed = results?.find(([error]) => error !== null)?.[0];
-        if (failed) throw failed;
-      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
     } catch (error) {
       const now = Date.now();
       if (now - this.lastFailureLog > 10_000) {
         this.lastFailureLog = now;
-        this.options.logger.warn(
-          { err: error, pending: this.pending.length + batch.length },
-          'could not send invocation reports; will retry',
-        );
+        this.options.logger.warn({ err: error, pending: this.pendingReports + count }, 'could not send invocation reports; will retry');
       }
-      this.pending = batch.concat(this.pending);
-      const excess = this.pending.length - this.maxPending;
-      if (excess > 0) {
-        this.pending.splice(0, excess);
-        this.options.metrics.reportsDropped.inc(excess);
-      }
+      this.pending = entries.concat(this.pending);
+      this.pendingReports += count;
+      this.trim();
       return false;
     }
     return true;

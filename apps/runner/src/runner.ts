@@ -7,6 +7,7 @@ import { createRedis, type Logger } from '@ignite/service-kit';
 import type { Redis } from 'ioredis';
 import { ArtifactCache } from './artifacts';
 import type { RunnerConfig } from './config';
+import { DirectServer } from './direct/direct-server';
 import { newExecutionId } from './execution-id';
 import { MemoryWatcher } from './memory-watch';
 import { Metrics } from './metrics';
@@ -41,6 +42,9 @@ export class Runner {
   private readonly spawner: Spawner;
   private readonly logger: Logger;
   private address: AddressInfo | null = null;
+  /** The direct port's server (`RUNNER_DIRECT`), and where it listens. */
+  private readonly direct: DirectServer | null = null;
+  private directAddressInfo: AddressInfo | null = null;
   private stopping: Promise<void> | null = null;
 
   constructor(
@@ -90,6 +94,7 @@ export class Runner {
       stopGraceMs: config.RUNNER_STOP_GRACE_MS,
       maxInFlight: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
       logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
+      directIdleMs: config.RUNNER_DIRECT_IDLE_MS,
     });
     this.native = native;
     this.wasm = new WasmKind({
@@ -158,6 +163,20 @@ export class Runner {
       executionId: newExecutionId,
       readiness: () => this.readiness(),
     });
+    if (config.RUNNER_DIRECT) {
+      this.direct = new DirectServer({
+        resolver: this.resolver,
+        pool: this.pool,
+        reporter: this.reporter,
+        metrics: this.metrics,
+        logger,
+        fallback: this.server.http,
+        internalToken: config.RUNNER_INTERNAL_TOKEN,
+        executionId: newExecutionId,
+        headTimeoutMs: 60_000,
+      });
+      native.serveDirect(this.direct);
+    }
   }
 
   /** Subscribes to release announcements and listens; a Redis still away is waited for a few seconds, not forever. */
@@ -173,8 +192,19 @@ export class Runner {
     const waited = await Promise.race([redisUp, delay(2_000).then(() => false)]);
     if (!waited) this.logger.warn('redis is not reachable yet: serving anyway (release announcements and reports resume with it)');
     this.address = await this.server.listen(this.config.RUNNER_PORT, this.config.RUNNER_HOST);
-    this.logger.info({ host: this.address.address, port: this.address.port }, 'runner listening');
+    if (this.direct !== null) {
+      this.directAddressInfo = await this.direct.listen(this.config.RUNNER_DIRECT_PORT, this.config.RUNNER_HOST);
+    }
+    this.logger.info(
+      { host: this.address.address, port: this.address.port, directPort: this.directAddressInfo?.port ?? null },
+      'runner listening',
+    );
     return this.address;
+  }
+
+  /** Where the direct port listens (null when `RUNNER_DIRECT` is off or before `start`). */
+  get directAddress(): AddressInfo | null {
+    return this.directAddressInfo;
   }
 
   /** The runner's base URL once it listens. */
@@ -190,8 +220,11 @@ export class Runner {
   }
 
   private async drain(timeoutMs: number): Promise<void> {
+    // Connections in programs' hands come back as their instances stop, and are closed then.
+    const directClosed = this.direct?.close();
     await this.server.close(timeoutMs);
     await this.pool.shutdown(this.config.RUNNER_STOP_GRACE_MS + 1_000);
+    if (directClosed !== undefined) await Promise.race([directClosed, delay(2_000)]);
     await this.native.settled();
     await this.wasm.close();
     await this.spawner.close();

@@ -10,7 +10,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { FromHelper, SpawnRequest, ToHelper } from './spawner-protocol';
+import type { Socket } from 'node:net';
+import type { FromHelper, HandoffRequest, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const { spawn } = require('node:child_process') as typeof import('node:child_process');
 
@@ -20,6 +21,8 @@ interface Child {
 }
 
 const children = new Map<number, Child>();
+/** The program's message pipe (direct connections). */
+const MESSAGES_FD = 5;
 
 function send(message: FromHelper, handle?: Readable, sent?: () => void): void {
   if (!process.connected) {
@@ -50,8 +53,10 @@ function holdReading(stream: Readable | null | undefined): void {
 
 function start(request: SpawnRequest): void {
   const { id } = request;
-  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe'];
+  const stdio: ('ignore' | 'pipe' | 'ipc')[] = ['ignore', 'ignore', 'pipe'];
   while (stdio.length <= request.readyFd) stdio.push('pipe');
+  // Node sets NODE_CHANNEL_FD to the 'ipc' descriptor's number (4); 5 is the program's message pipe.
+  if (request.channel) stdio.push('ipc', 'pipe');
   let childProcess: ChildProcess;
   try {
     childProcess = spawn(request.command, request.args, { env: request.env, cwd: request.cwd, detached: true, stdio });
@@ -91,6 +96,17 @@ function start(request: SpawnRequest): void {
     finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }) }),
   );
   if (childProcess.pid === undefined) return;
+  if (request.channel) {
+    // The program closing its channel, or dying, is seen through its exit.
+    childProcess.on('error', () => {});
+    const messages = (childProcess.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD];
+    if (messages) {
+      messages.on('error', () => {});
+      holdReading(messages);
+      // The runner reads the program's messages itself: nothing of them passes through here.
+      send({ type: 'messages', id }, messages, () => messages.destroy());
+    }
+  }
 
   const stderr = childProcess.stderr;
   if (stderr !== null) {
@@ -125,8 +141,33 @@ function start(request: SpawnRequest): void {
   }
 }
 
-process.on('message', (message: ToHelper) => {
+/** Passes a caller's connection on to the program's channel; this process keeps no copy of it. */
+function handoff(request: HandoffRequest, socket: Socket | undefined): void {
+  if (socket === undefined) return;
+  // Received sockets start reading: stop before anything the caller sends lands here.
+  holdReading(socket);
+  const child = children.get(request.id)?.process;
+  const failed = () => {
+    socket.destroy();
+    send({ type: 'handoff-failed', id: request.id, slot: request.slot });
+  };
+  if (child === undefined || !child.connected) {
+    failed();
+    return;
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: a net.Socket is a valid handle to send; Node's typings name only a few classes.
+  child.send({ type: 'connection', slot: request.slot, head: request.head, cold: request.cold }, socket as any, {}, (error: Error | null) => {
+    if (error !== null) failed();
+  });
+}
+
+process.on('message', (message: ToHelper, handle?: Socket) => {
   if (message.type === 'spawn') start(message);
+  else if (message.type === 'handoff') handoff(message, handle);
+  else if (message.type === 'tell') {
+    const child = children.get(message.id)?.process;
+    if (child?.connected) child.send(message.message as object, undefined, {}, () => {});
+  }
   else if (message.type === 'signal') {
     const child = children.get(message.id);
     if (child !== undefined) killGroup(child, message.signal);

@@ -15,6 +15,25 @@ export interface SpawnRequest {
   cwd: string;
   /** The program's descriptor 3 is a pipe: `ready` on it means it listens. */
   readyFd: number;
+  /**
+   * Direct connections: the program gets a Node IPC channel on descriptor 4 (`NODE_CHANNEL_FD`),
+   * where connections are handed to it, and a pipe on descriptor 5 for what it tells the runner
+   * (JSON lines: reports, released connections), which goes to the runner as it is (`messages`).
+   */
+  channel?: boolean;
+}
+
+/**
+ * Sent with a caller's socket as the message's handle (the runner keeps its own copy): the
+ * helper passes it on to the program's channel as `{type: 'connection', slot, head, cold}`.
+ */
+export interface HandoffRequest {
+  type: 'handoff';
+  id: number;
+  slot: number;
+  /** What the runner already read from the connection, base64. */
+  head: string;
+  cold: boolean;
 }
 
 export interface SignalRequest {
@@ -23,7 +42,14 @@ export interface SignalRequest {
   signal: NodeJS.Signals;
 }
 
-export type ToHelper = SpawnRequest | SignalRequest;
+/** A message for the program's channel (`{type: 'drain'}`: give every direct connection back). */
+export interface TellRequest {
+  type: 'tell';
+  id: number;
+  message: unknown;
+}
+
+export type ToHelper = SpawnRequest | SignalRequest | HandoffRequest | TellRequest;
 
 export type FromHelper =
   /** Sent with the program's stderr pipe as the message's handle: the runner reads it directly. */
@@ -31,5 +57,9 @@ export type FromHelper =
   | { type: 'ready'; id: number }
   /** The ready descriptor closed without a word (a program that does not use it). */
   | { type: 'ready-fd-closed'; id: number }
+  /** Sent with the read end of the program's message pipe (descriptor 5) as the message's handle. */
+  | { type: 'messages'; id: number }
+  /** A handed-off connection could not be passed on (the program is gone): the runner still has it. */
+  | { type: 'handoff-failed'; id: number; slot: number }
   /** Gone; `spawnError` when it could not be started at all. */
   | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; spawnError?: { code: string; message: string } };

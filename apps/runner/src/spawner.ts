@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Logger } from '@ignite/service-kit';
 import type { FromHelper, SpawnRequest, ToHelper } from './spawner-protocol';
 
+const NEWLINE = 0x0a;
+
 /** How a program ended. */
 export interface ProgramStatus {
   code: number | null;
@@ -19,6 +21,8 @@ export interface ProgramSpec {
   env: Record<string, string>;
   cwd: string;
   readyFd: number;
+  /** A Node IPC channel on descriptor 4 (direct connections). */
+  channel?: boolean;
 }
 
 /** A program started by the helper, as the runner sees it. */
@@ -32,6 +36,10 @@ export class SpawnedProgram {
   onStderr: (chunk: Buffer) => void = () => {};
   onStderrEnd: () => void = () => {};
   onReadiness: () => void = () => {};
+  /** A line the program wrote on its message pipe (a JSON value each, see `InstanceConnections`), without its newline. */
+  onMessage: (line: Buffer) => void = () => {};
+  /** A connection given to `Spawner.handoff` did not reach the program (the runner's copy is still open). */
+  onHandoffFailed: (slot: number) => void = () => {};
   /** @internal The spawn request went to the helper. */
   requested = false;
   /** @internal A signal asked for before that. */
@@ -70,6 +78,12 @@ export class SpawnedProgram {
         if (this.readiness === 'waiting') this.readiness = 'closed';
         this.onReadiness();
         return;
+      case 'messages':
+        if (handle instanceof Socket) this.attachMessages(handle);
+        return;
+      case 'handoff-failed':
+        this.onHandoffFailed(message.slot);
+        return;
       case 'exit': {
         const status: ProgramStatus = { code: message.code, signal: message.signal };
         if (message.spawnError !== undefined) status.spawnError = message.spawnError;
@@ -98,6 +112,29 @@ export class SpawnedProgram {
     if (this.status !== null) return;
     this.status = status;
     this.settle(status);
+  }
+
+  /**
+   * The program's message pipe: one JSON value per line. Lines stay bytes (most are reports the
+   * runner records without reading them: decoding them to text and back would cost more).
+   */
+  private attachMessages(socket: Socket): void {
+    socket.on('error', () => {});
+    let partial: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+        const piece = chunk.subarray(start, end);
+        if (partial.length === 0) this.onMessage(piece);
+        else {
+          partial.push(piece);
+          this.onMessage(Buffer.concat(partial));
+          partial = [];
+        }
+        start = end + 1;
+      }
+      if (start < chunk.length) partial.push(chunk.subarray(start));
+    });
   }
 
   private attachStderr(socket: Socket): void {
@@ -165,6 +202,34 @@ export class Spawner {
       return;
     }
     this.send({ type: 'signal', id: program.id, signal }, program);
+  }
+
+  /**
+   * Passes a caller's connection to the program's channel (through the helper), as slot `slot`
+   * with the bytes already read of it. The runner keeps its own copy of the socket: it can answer
+   * for the program if the program dies, and take the connection back.
+   */
+  handoff(program: SpawnedProgram, connection: { slot: number; head: Buffer; cold: boolean }, socket: Socket): void {
+    const helper = this.helper;
+    if (helper === null || !helper.connected || !program.requested || program.status !== null) {
+      queueMicrotask(() => program.onHandoffFailed(connection.slot));
+      return;
+    }
+    const message: ToHelper = {
+      type: 'handoff',
+      id: program.id,
+      slot: connection.slot,
+      head: connection.head.toString('base64'),
+      cold: connection.cold,
+    };
+    helper.send(message, socket, { keepOpen: true }, (error: Error | null) => {
+      if (error !== null) program.onHandoffFailed(connection.slot);
+    });
+  }
+
+  /** Writes `message` on the program's channel (a program started with `channel`). */
+  tell(program: SpawnedProgram, message: unknown): void {
+    if (program.requested && program.status === null) this.send({ type: 'tell', id: program.id, message }, program);
   }
 
   /** Stops the helper (which kills whatever it still runs). */

@@ -13,6 +13,8 @@ export const ErrorCode = {
   functionError: 'function_error',
   functionTimeout: 'function_timeout',
   badGateway: 'bad_gateway',
+  /** A direct connection carried a request for another function: send it on a new connection. */
+  misdirected: 'misdirected_request',
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -28,5 +30,6 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   function_error: 500,
   function_timeout: 504,
   bad_gateway: 502,
+  misdirected_request: 421,
   internal: 500,
 };

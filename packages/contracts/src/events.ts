@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type DirectReport, DirectReportSchema } from './runner-protocol';
 
 /**
  * Redis pub/sub and stream names. Every name is prefixed with the environment's queue prefix
@@ -7,7 +8,7 @@ import { z } from 'zod';
 export const channels = {
   /** Pub/sub: the API announces a new active release (publish or rollback); runners drop caches and drain. */
   releases: (prefix: string) => `${prefix}:releases`,
-  /** Stream: runners append one entry per invocation; the API records them in Postgres. */
+  /** Stream: runners append their invocation reports (see `invocationStreamFields`); the API records them in Postgres. */
   invocations: (prefix: string) => `${prefix}:invocations`,
   /** Pub/sub: build log lines and status changes as the worker produces them, per build. */
   buildEvents: (prefix: string, buildId: string) => `${prefix}:build:${buildId}`,
@@ -34,8 +35,89 @@ export const InvocationReportSchema = z.object({
 });
 export type InvocationReport = z.infer<typeof InvocationReportSchema>;
 
+/**
+ * The fields of an invocations stream entry, one of:
+ * - `reports`: a JSON array of reports (the runner's own invocations, one entry per batch: one
+ *   entry per invocation cost Redis more than the function at tens of thousands a second);
+ * - `direct`, `app`, `release`: invocations a program served on direct connections — its
+ *   `reports` message exactly as it wrote it, forwarded without being read or rewritten — and the
+ *   app and release they belong to (together a `DirectReportBatch`);
+ * - `data`: one report (what earlier runners wrote, still read).
+ */
+export const invocationStreamFields = { batch: 'reports', direct: 'direct', app: 'app', release: 'release', single: 'data' } as const;
+
+/**
+ * A program's reports of its direct invocations, with the app and release they belong to (the
+ * `direct`, `app` and `release` fields of a stream entry): the API validates each report when it
+ * records them.
+ */
+export const DirectReportBatchSchema = z.object({
+  appId: z.uuid(),
+  releaseId: z.uuid(),
+  report: z.object({ type: z.literal('reports'), items: z.array(DirectReportSchema) }),
+});
+export type DirectReportBatch = z.infer<typeof DirectReportBatchSchema>;
+
+/** A direct report as the API records it. */
+export function invocationReportOf(batch: { appId: string; releaseId: string }, item: DirectReport): InvocationReport {
+  return {
+    executionId: item.e,
+    appId: batch.appId,
+    releaseId: batch.releaseId,
+    statusCode: item.s,
+    durationMs: item.d,
+    cold: item.c,
+    error: item.err ?? null,
+    at: new Date(item.t).toISOString(),
+  };
+}
+
 export const BuildEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('log'), seq: z.number().int(), stream: z.enum(['stdout', 'stderr', 'system']), text: z.string() }),
   z.object({ type: z.literal('status'), status: z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']) }),
 ]);
 export type BuildEvent = z.infer<typeof BuildEventSchema>;
+
+/** An invocations stream entry read: the reports in it, and what in it was not a valid report. */
+export interface InvocationStreamEntry {
+  reports: InvocationReport[];
+  invalid: z.core.$ZodIssue[][];
+}
+
+/**
+ * The reports of one invocations stream entry (its fields as Redis returns them: name, value, …),
+ * each validated; whatever is not a report is listed in `invalid` (its issues), not thrown.
+ */
+export function readInvocationStreamEntry(fields: string[]): InvocationStreamEntry {
+  const field = (name: string) => {
+    const index = fields.findIndex((value, i) => i % 2 === 0 && value === name);
+    return index >= 0 ? fields[index + 1] : undefined;
+  };
+  const json = (text: string | undefined): unknown => {
+    try {
+      return text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const direct = field(invocationStreamFields.direct);
+  if (direct !== undefined) {
+    const result = DirectReportBatchSchema.safeParse({
+      appId: field(invocationStreamFields.app),
+      releaseId: field(invocationStreamFields.release),
+      report: json(direct),
+    });
+    if (!result.success) return { reports: [], invalid: [result.error.issues] };
+    return { reports: result.data.report.items.map((item) => invocationReportOf(result.data, item)), invalid: [] };
+  }
+  const batch = field(invocationStreamFields.batch);
+  const parsed = json(batch ?? field(invocationStreamFields.single));
+  const candidates: unknown[] = batch !== undefined && Array.isArray(parsed) ? parsed : [parsed];
+  const entry: InvocationStreamEntry = { reports: [], invalid: [] };
+  for (const candidate of candidates) {
+    const result = InvocationReportSchema.safeParse(candidate);
+    if (result.success) entry.reports.push(result.data);
+    else entry.invalid.push(result.error.issues);
+  }
+  return entry;
+}

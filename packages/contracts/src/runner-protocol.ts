@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The HTTP conversation between the API (or an in-cluster caller) and the runner, and between
  * the runner and a function's program (the SDK's serve loop).
@@ -20,6 +22,69 @@ export const headers = {
   /** Caller → runner: the shared internal token (when the runner is configured with one). */
   internalToken: 'x-ignite-internal-token',
 } as const;
+
+/**
+ * Environment the runner gives a native program for direct connections (callers' connections
+ * handed to the program itself; see apps/runner/src/direct). The channel is `NODE_CHANNEL_FD`.
+ */
+export const directProgramEnv = {
+  /** The slot file shared with the runner: one little-endian u32 state per slot. */
+  slots: 'IGNITE_DIRECT_SLOTS',
+  /** The descriptor of the pipe the program writes its messages to (`DirectProgramMessage`, a JSON line each). */
+  messagesFd: 'IGNITE_DIRECT_MESSAGES_FD',
+  /** The invocation time limit in ms: past it the program answers 504 itself. */
+  timeLimitMs: 'IGNITE_TIME_LIMIT_MS',
+  /** The release number, for `x-ignite-release`. */
+  release: 'IGNITE_RELEASE',
+  /** An idle connection goes back to the runner after this many ms. */
+  idleMs: 'IGNITE_DIRECT_IDLE_MS',
+} as const;
+
+/** A slot's state in the slot file, as the SDK keeps it (sdk/ignite-rs/ignite/src/serve/native/direct/slots.rs). */
+export const DirectSlotState = { idle: 0, request: 1, responding: 2, done: 3, timedOut: 4 } as const;
+
+/** One invocation served on a direct connection, as the program reports it. */
+export const DirectReportSchema = z.object({
+  /** Execution id. */
+  e: z.string().min(1).max(256),
+  /** HTTP status. */
+  s: z.number().int().min(100).max(599),
+  /** Duration in ms. */
+  d: z.number().nonnegative(),
+  /** Cold: this invocation started the instance (absent: false). */
+  c: z.boolean().default(false),
+  /** Start, ms since the Unix epoch. */
+  t: z.number().int().nonnegative(),
+  /** The error message of a failed invocation. */
+  err: z.string().max(4096).optional(),
+});
+export type DirectReport = z.infer<typeof DirectReportSchema>;
+
+/** What the runner's metrics need of a batch of reports (written just before the batch). */
+export const DirectSummarySchema = z.object({
+  type: z.literal('summary'),
+  count: z.number().int().min(0),
+  /** Invocations by HTTP status. */
+  statuses: z.record(z.string().regex(/^[1-5]\d\d$/), z.number().int().min(0)),
+  cold: z.number().int().min(0),
+  /** The batch's invocations' durations, added up. */
+  seconds: z.number().nonnegative(),
+});
+export type DirectSummary = z.infer<typeof DirectSummarySchema>;
+
+/** The start of a `reports` message's line, as the program writes it: the runner records such a line without parsing it. */
+export const DIRECT_REPORTS_LINE_PREFIX = '{"type":"reports","items":[';
+
+/** What a program says on its message pipe about the direct connections it serves. */
+export const DirectProgramMessageSchema = z.discriminatedUnion('type', [
+  DirectSummarySchema,
+  /** Done with the connection in `slot`: route its next request again (`rest`: bytes read and not handled, base64), or it was shut (`closed`). */
+  z.object({ type: z.literal('released'), slot: z.number().int().min(0), rest: z.string().optional(), closed: z.boolean().optional() }),
+  /** The request on `slot` ran past the time limit: the program answered 504 and shut the connection. */
+  z.object({ type: z.literal('timeout'), slot: z.number().int().min(0) }),
+  z.object({ type: z.literal('reports'), items: z.array(DirectReportSchema).max(10_000) }),
+]);
+export type DirectProgramMessage = z.infer<typeof DirectProgramMessageSchema>;
 
 /** Environment the runner gives a native program (the SDK reads these). */
 export const programEnv = {

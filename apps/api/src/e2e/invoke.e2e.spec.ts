@@ -184,9 +184,11 @@ describe('invoke and invocations (e2e)', () => {
     });
     const first = report(randomUUID(), 200, '2026-01-01T00:00:00.000Z');
     const second = report(randomUUID(), 500, '2026-01-01T00:00:01.000Z');
+    // A batch entry (what runners write), with a report delivered twice and one that is not a report.
+    await env.redis.xadd(stream, '*', 'reports', JSON.stringify([first, second, { not: 'a report' }]));
+    // A single-report entry (what earlier runners wrote).
     await env.redis.xadd(stream, '*', 'data', JSON.stringify(first));
-    await env.redis.xadd(stream, '*', 'data', JSON.stringify(second));
-    await env.redis.xadd(stream, '*', 'data', JSON.stringify(first)); // delivered twice
+    await env.redis.xadd(stream, '*', 'reports', 'not json');
     await env.redis.xadd(stream, '*', 'data', '{"not":"a report"}');
     await env.redis.xadd(stream, '*', 'data', JSON.stringify(report(randomUUID(), 200, 'garbage')));
     await env.redis.xadd(

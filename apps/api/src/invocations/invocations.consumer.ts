@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { channels, type InvocationReport, InvocationReportSchema } from '@ignite/contracts';
+import { channels, type InvocationReport, readInvocationStreamEntry } from '@ignite/contracts';
 import { createRedis } from '@ignite/service-kit';
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
@@ -150,30 +150,18 @@ export class InvocationsConsumer implements OnApplicationBootstrap, BeforeApplic
   private async handle(redis: Redis, entries: StreamEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const reports: InvocationReport[] = [];
-    for (const [id, fields] of entries) {
-      const report = this.parse(id, fields);
-      if (report) reports.push(report);
-    }
+    for (const [id, fields] of entries) reports.push(...this.parse(id, fields));
     const recorded = await this.invocations.record(reports);
     this.metrics.invocationsRecorded.inc(recorded);
     await redis.call('XACK', this.key, INVOCATIONS_GROUP, ...entries.map(([id]) => id));
   }
 
-  /** The entry's `data` field as a report, or undefined (logged, then acknowledged) when it is not one. */
-  private parse(id: string, fields: string[] | null): InvocationReport | undefined {
-    if (!fields) return undefined; // Trimmed from the stream while pending.
-    const dataIndex = fields.findIndex((field, index) => index % 2 === 0 && field === 'data');
-    const data = dataIndex >= 0 ? fields[dataIndex + 1] : undefined;
-    let parsed: unknown;
-    try {
-      parsed = data === undefined ? undefined : JSON.parse(data);
-    } catch {
-      parsed = undefined;
-    }
-    const result = InvocationReportSchema.safeParse(parsed);
-    if (result.success) return result.data;
-    this.logger.warn({ entryId: id, issues: result.error.issues.slice(0, 5) }, 'invalid invocation report dropped');
-    return undefined;
+  /** The entry's reports; what is not a report is logged and dropped (and acknowledged with the rest). */
+  private parse(id: string, fields: string[] | null): InvocationReport[] {
+    if (!fields) return []; // Trimmed from the stream while pending.
+    const { reports, invalid } = readInvocationStreamEntry(fields);
+    for (const issues of invalid) this.logger.warn({ entryId: id, issues: issues.slice(0, 5) }, 'invalid invocation report dropped');
+    return reports;
   }
 }
 

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemBlobStore } from '@ignite/blob-store';
-import { channels, type ReleaseActivated } from '@ignite/contracts';
+import { channels, type InvocationReport, type ReleaseActivated, readInvocationStreamEntry } from '@ignite/contracts';
 import { createPrismaClient, type PrismaClient } from '@ignite/database';
 import { createRedis } from '@ignite/service-kit';
-import { testDatabaseUrl, testRedisUrl, uniqueName } from '@ignite/testing';
+import { testDatabaseUrl, testRedisUrl, uniqueName, waitFor } from '@ignite/testing';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { type RunnerConfig, RunnerConfigSchema } from '../config';
@@ -20,6 +20,8 @@ export interface LogRecord {
 export interface TestRunner {
   runner: Runner;
   url: string;
+  /** The direct port's base URL. */
+  directUrl: string;
   config: RunnerConfig;
   /** Every log record the runner wrote, parsed. */
   logs: LogRecord[];
@@ -35,6 +37,7 @@ export async function startRunner(overrides: Record<string, string> = {}): Promi
   const prefix = uniqueName('ignite-test-runner');
   const config = RunnerConfigSchema.parse({
     RUNNER_PORT: '0',
+    RUNNER_DIRECT_PORT: '0',
     DATABASE_URL: testDatabaseUrl(),
     REDIS_URL: testRedisUrl(),
     IGNITE_DATA_DIR: dataDir,
@@ -56,6 +59,7 @@ export async function startRunner(overrides: Record<string, string> = {}): Promi
   return {
     runner,
     url: `http://127.0.0.1:${address.port}`,
+    directUrl: `http://127.0.0.1:${runner.directAddress?.port ?? 0}`,
     config,
     logs,
     store: new FilesystemBlobStore(join(dataDir, 'blobs')),
@@ -216,5 +220,25 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The reports runner `prefix` put on the invocations stream for `ids`, once all are there. */
+export async function reportsOf(prefix: string, ids: (string | null | undefined)[]): Promise<Map<string, InvocationReport>> {
+  const redis = createRedis(testRedisUrl());
+  try {
+    const reports = await waitFor(async () => {
+      const entries = await redis.xrange(channels.invocations(prefix), '-', '+');
+      const parsed = entries.flatMap(([, fields]) => {
+        const { reports, invalid } = readInvocationStreamEntry(fields);
+        if (invalid.length > 0) throw new Error(`invalid reports on the stream: ${JSON.stringify(invalid)}`);
+        return reports;
+      });
+      const mine = parsed.filter((r) => ids.includes(r.executionId));
+      return mine.length === ids.length ? mine : undefined;
+    });
+    return new Map(reports.map((r) => [r.executionId, r]));
+  } finally {
+    redis.disconnect();
   }
 }

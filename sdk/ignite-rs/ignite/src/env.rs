@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 /// function starts, shared by every invocation. Get it with
 /// [`Context::env`](crate::Context::env).
 ///
-/// The platform's own variables are left out: `PORT` and every variable whose name starts
+/// The platform's own variables are left out: `PORT`, every variable whose name starts
 /// with `IGNITE_` (the platform's settings such as `IGNITE_FUNCTION_ID`; the function id is
-/// [`Context::function_id`](crate::Context::function_id)). Variables whose name or value is
+/// [`Context::function_id`](crate::Context::function_id)) and `NODE_CHANNEL_*` (the runner's
+/// channel to the serve loop). Variables whose name or value is
 /// not valid UTF-8 are left out too. `std::env::var` still sees the whole process
 /// environment.
 ///
@@ -129,9 +130,9 @@ impl Env {
     }
 }
 
-/// `PORT` and `IGNITE_*` belong to the platform, not to the function.
+/// `PORT`, `IGNITE_*` and `NODE_CHANNEL_*` belong to the platform, not to the function.
 fn is_platform_variable(name: &str) -> bool {
-    name == "PORT" || name.starts_with("IGNITE_")
+    name == "PORT" || name.starts_with("IGNITE_") || name.starts_with("NODE_CHANNEL_")
 }
 
 /// Iterator over the variables of an [`Env`], sorted by name; made by [`Env::iter`].
@@ -186,6 +187,7 @@ mod tests {
         let env = Env::from_vars([
             ("PORT".to_string(), "8080".to_string()),
             ("IGNITE_FUNCTION_ID".to_string(), "org/f".to_string()),
+            ("NODE_CHANNEL_FD".to_string(), "4".to_string()),
             ("B".to_string(), "2".to_string()),
             ("A".to_string(), "1".to_string()),
             ("PORTAL".to_string(), "yes".to_string()),

@@ -6,6 +6,7 @@ mod blocking;
 mod body;
 mod config;
 mod connections;
+mod direct;
 mod probe;
 mod ready_fd;
 
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 pub(crate) use self::blocking::BlockingFn;
 use self::config::Config;
 use self::connections::Connections;
+use self::direct::{Direct, DirectConfig};
 use self::ready_fd::ReadyFd;
 use crate::handler::Handler;
 use crate::invoke::{self, App, Outcome, Settings};
@@ -45,6 +47,7 @@ fn start<H: Handler>(handler: H, crate_name: &str) -> Result<(), String> {
     // First, before any descriptor is opened (see `ReadyFd::from_env`).
     let ready = ReadyFd::from_env()?;
     let config = Config::from_env()?;
+    let direct = DirectConfig::from_env()?;
     let settings = Settings::from_env(crate_name)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -52,7 +55,15 @@ fn start<H: Handler>(handler: H, crate_name: &str) -> Result<(), String> {
         .build()
         .map_err(|error| format!("could not start the tokio runtime: {error}"))?;
     let app = Arc::new(App::new(handler, settings));
-    let result = runtime.block_on(serve(app.clone(), config, ready));
+    let direct = match direct {
+        Some(direct) => Some(Direct::start(
+            direct,
+            app.clone(),
+            runtime.handle().clone(),
+        )?),
+        None => None,
+    };
+    let result = runtime.block_on(serve(app.clone(), config, ready, direct));
     // Synchronous handlers still running past the shutdown timeout are abandoned.
     runtime.shutdown_timeout(Duration::from_millis(100));
     app.cleanup();
@@ -70,6 +81,7 @@ async fn serve<H: Handler>(
     app: Arc<App<H>>,
     config: Config,
     ready: Option<ReadyFd>,
+    direct: Option<Direct>,
 ) -> Result<(), String> {
     let listener = bind(&config, config.port, "PORT").await?;
     let probe = bind(&config, config.probe_port, "IGNITE_PROBE_PORT").await?;
@@ -116,15 +128,21 @@ async fn serve<H: Handler>(
     };
 
     // Drain: the probe reports 503, no new connection is accepted, idle keep-alive
-    // connections close, in-flight requests finish (within the timeout).
+    // connections close (direct ones go back to the runner), in-flight requests finish
+    // (within the timeout).
     drop(listener);
     draining.store(true, Ordering::SeqCst);
     eprintln!(
         "ignite: {signal}: draining in-flight requests (at most {} ms)",
         config.shutdown_timeout.as_millis()
     );
+    let direct_drained = async {
+        if let Some(direct) = &direct {
+            direct.drain().await;
+        }
+    };
     tokio::select! {
-        () = connections.close_all() => eprintln!("ignite: drained, exiting"),
+        _ = async { tokio::join!(connections.close_all(), direct_drained) } => eprintln!("ignite: drained, exiting"),
         () = tokio::time::sleep(config.shutdown_timeout) => {
             eprintln!("ignite: shutdown timeout elapsed with requests in flight, exiting");
         }

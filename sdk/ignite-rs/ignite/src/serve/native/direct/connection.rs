@@ -1,0 +1,594 @@
+//! One handed-over connection: served with hyper until the caller closes it, it goes idle, or the
+//! process drains; then given back to the runner (or closed).
+
+use std::convert::Infallible;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::{Buf, Bytes};
+use http::header::{CONNECTION, CONTENT_TYPE};
+use http::uri::PathAndQuery;
+use http::{HeaderValue, StatusCode, Uri};
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use percent_encoding::percent_decode_str;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::reports::{ExecutionId, Report};
+use super::slots::{InFlight, Watched, DONE, IDLE, REQUEST, RESPONDING, TIMED_OUT};
+use super::watchdog::unix_ms;
+use super::{Handover, Shared};
+use crate::handler::Handler;
+use crate::invoke::{App, EXECUTION_ID};
+use crate::response::APPLICATION_JSON;
+use crate::serve::native::body::Body;
+
+/// The runner's invoke route: `/v1/invoke/{org}/{app}{/path}{?query}`.
+const INVOKE_PREFIX: &str = "/v1/invoke/";
+const COLD: http::HeaderName = http::HeaderName::from_static("x-ignite-cold");
+const RELEASE: http::HeaderName = http::HeaderName::from_static("x-ignite-release");
+const DURATION_MS: http::HeaderName = http::HeaderName::from_static("x-ignite-duration-ms");
+/// Reported for an answer the caller did not wait for (nginx's convention, as the runner's).
+const CALLER_CLOSED: u16 = 499;
+
+/// How a connection ended here.
+enum End {
+    /// Back to the runner, with what was read of it and not handled (a pipelined request).
+    Release(Bytes),
+    /// Shut down (a misdirected request, a broken exchange).
+    Close,
+    /// The watchdog answered and told the runner.
+    TimedOut,
+}
+
+pub(super) async fn serve<H: Handler>(app: Arc<App<H>>, shared: Arc<Shared>, handover: Handover) {
+    let slot = handover.slot;
+    let end = match run(app, shared.clone(), handover).await {
+        Ok(end) => end,
+        Err(error) => {
+            eprintln!("ignite: could not serve a connection from the runner: {error}");
+            End::Close
+        }
+    };
+    let local = shared.slots.local(slot);
+    let watched = local.watch.lock().unwrap_or_else(|e| e.into_inner()).take();
+    local.deadline_ms.store(0, Ordering::Release);
+    match end {
+        End::TimedOut => {}
+        End::Release(rest) => {
+            drop(watched);
+            shared.slots.set(slot, IDLE);
+            shared.tell(&serde_json::json!({ "type": "released", "slot": slot, "rest": BASE64.encode(&rest) }));
+        }
+        End::Close => {
+            if let Some(watched) = watched {
+                shutdown(&watched.socket);
+            }
+            shared.slots.set(slot, IDLE);
+            shared.tell(&serde_json::json!({ "type": "released", "slot": slot, "closed": true }));
+        }
+    }
+    if shared.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+        shared.none_open.notify_one();
+    }
+}
+
+async fn run<H: Handler>(
+    app: Arc<App<H>>,
+    shared: Arc<Shared>,
+    handover: Handover,
+) -> io::Result<End> {
+    let Handover {
+        socket,
+        slot,
+        head,
+        cold,
+    } = handover;
+    let stream = std::net::TcpStream::from(socket);
+    let watch_copy = OwnedFd::from(stream.try_clone()?);
+    shared.slots.set(slot, IDLE);
+    let local = shared.slots.local(slot);
+    *local.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some(Watched {
+        socket: watch_copy,
+        request: None,
+    });
+    local
+        .last_active_ms
+        .store(shared.clock.now_ms(), Ordering::Release);
+    stream.set_nonblocking(true)?;
+    let stream = TcpStream::from_std(stream)?;
+    let _ = stream.set_nodelay(true);
+
+    let first = Arc::new(AtomicBool::new(cold));
+    let closing = Arc::new(AtomicBool::new(false));
+    let service = {
+        let shared = shared.clone();
+        let closing = closing.clone();
+        service_fn(
+            move |request: hyper::Request<Incoming>| -> Pin<
+                Box<dyn Future<Output = Result<hyper::Response<DirectBody>, Infallible>> + Send>,
+            > {
+                let app = app.clone();
+                let shared = shared.clone();
+                let closing = closing.clone();
+                let cold = first.swap(false, Ordering::Relaxed);
+                Box::pin(
+                    async move { Ok(handle(&app, &shared, slot, cold, &closing, request).await) },
+                )
+            },
+        )
+    };
+    let io = DirectIo {
+        stream,
+        head,
+        shared: shared.clone(),
+        slot,
+    };
+    let mut connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service);
+    let idle_ms = shared.idle_return.as_millis() as u64;
+    let mut shutting_down = false;
+    let result = loop {
+        let idle = shared.slots.get(slot) == IDLE
+            && shared
+                .clock
+                .now_ms()
+                .saturating_sub(local.last_active_ms.load(Ordering::Acquire))
+                >= idle_ms;
+        local.nudged.store(false, Ordering::Release);
+        if !shutting_down && (idle || shared.draining.load(Ordering::Acquire)) {
+            // Answers what is in flight (with `connection: close`), then ends without closing the socket.
+            Pin::new(&mut connection).graceful_shutdown();
+            shutting_down = true;
+        }
+        tokio::select! {
+            biased;
+            result = poll_fn(|cx| connection.poll_without_shutdown(cx)) => break result,
+            () = local.wake.notified(), if !shutting_down => {}
+        }
+    };
+    if shared.slots.get(slot) == TIMED_OUT {
+        return Ok(End::TimedOut);
+    }
+    if result.is_err() || closing.load(Ordering::Acquire) {
+        return Ok(End::Close);
+    }
+    let parts = connection.into_parts();
+    let io = parts.io.into_inner();
+    let mut rest = io.head.to_vec();
+    rest.extend_from_slice(&parts.read_buf);
+    Ok(End::Release(Bytes::from(rest)))
+}
+
+/// One request on a direct connection: what the runner's proxy would do around the invocation.
+async fn handle<H: Handler>(
+    app: &App<H>,
+    shared: &Arc<Shared>,
+    slot: usize,
+    cold: bool,
+    closing: &AtomicBool,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<DirectBody> {
+    let started = Instant::now();
+    let started_ms = shared.clock.now_ms();
+    let started_unix_ms = unix_ms();
+    let (mut parts, body) = request.into_parts();
+    parts.uri = match route(parts.uri.path_and_query(), &shared.function_id) {
+        Ok(uri) => uri,
+        Err(message) => {
+            closing.store(true, Ordering::Release);
+            return misdirected(&message);
+        }
+    };
+    // The caller's own `x-ignite-*` headers (the runner's token among them) never reach the handler.
+    let platform: Vec<_> = parts
+        .headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("x-ignite-"))
+        .cloned()
+        .collect();
+    for name in platform {
+        parts.headers.remove(name);
+    }
+    let id = ExecutionId::new();
+    parts.headers.insert(
+        EXECUTION_ID,
+        HeaderValue::from_str(id.as_str()).expect("a UUID is a valid header value"),
+    );
+
+    let local = shared.slots.local(slot);
+    shared.slots.set(slot, REQUEST);
+    local.last_active_ms.store(started_ms, Ordering::Release);
+    if let Some(watched) = local
+        .watch
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+    {
+        watched.request = Some(InFlight {
+            execution_id: id,
+            started_ms,
+            started_unix_ms,
+            cold,
+        });
+    }
+    local.deadline_ms.store(
+        started_ms + shared.time_limit.as_millis() as u64,
+        Ordering::Release,
+    );
+
+    let response = super::super::handle(app, hyper::Request::from_parts(parts, body)).await;
+    let (mut head, body) = response.into_parts();
+    head.headers.insert(
+        COLD,
+        HeaderValue::from_static(if cold { "true" } else { "false" }),
+    );
+    head.headers.insert(RELEASE, shared.release.clone());
+    head.headers
+        .insert(DURATION_MS, milliseconds(started.elapsed()));
+    let error = match (&body, head.status.as_u16() >= 400) {
+        (Body::Full(Some(bytes)), true) => Some(error_message(bytes, head.status)),
+        _ => None,
+    };
+    let finish = Finish {
+        shared: shared.clone(),
+        slot,
+        execution_id: id,
+        status: head.status.as_u16(),
+        error,
+        started,
+        started_unix_ms,
+        cold,
+    };
+    hyper::Response::from_parts(
+        head,
+        DirectBody {
+            inner: body,
+            finish: Some(finish),
+        },
+    )
+}
+
+/// `x-ignite-duration-ms`: milliseconds with two decimals (integer formatting: this runs per request).
+fn milliseconds(elapsed: std::time::Duration) -> HeaderValue {
+    let hundredths = elapsed.as_micros() / 10;
+    let mut whole = itoa::Buffer::new();
+    let mut fraction = itoa::Buffer::new();
+    let fraction = fraction.format(hundredths % 100);
+    let mut text = String::with_capacity(12);
+    text.push_str(whole.format(hundredths / 100));
+    text.push('.');
+    if fraction.len() == 1 {
+        text.push('0');
+    }
+    text.push_str(fraction);
+    HeaderValue::try_from(text).expect("digits and a dot are a valid header value")
+}
+
+/// `/v1/invoke/{org}/{app}{/path}{?query}` of this function → `{/path}{?query}`.
+fn route(target: Option<&PathAndQuery>, function_id: &str) -> Result<Uri, String> {
+    let target = target.map(PathAndQuery::as_str).unwrap_or("/");
+    // The usual case, names as they are: no decoding.
+    if let Some(rest) = target
+        .strip_prefix(INVOKE_PREFIX)
+        .and_then(|rest| rest.strip_prefix(function_id))
+    {
+        match rest.as_bytes().first() {
+            None => return Ok(Uri::from_static("/")),
+            Some(b'/') => {
+                if let Ok(uri) = rest.parse() {
+                    return Ok(uri);
+                }
+            }
+            Some(b'?') => {
+                if let Ok(uri) = format!("/{rest}").parse() {
+                    return Ok(uri);
+                }
+            }
+            // A longer name that starts the same: decided below.
+            Some(_) => {}
+        }
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let elsewhere = || {
+        format!("this connection is bound to {function_id}; {path} is not one of its invocations: send it on a new connection")
+    };
+    let rest = path.strip_prefix(INVOKE_PREFIX).ok_or_else(elsewhere)?;
+    let (org, after) = rest.split_once('/').ok_or_else(elsewhere)?;
+    let (app, sub_path) = match after.find('/') {
+        Some(at) => (&after[..at], &after[at..]),
+        None => (after, "/"),
+    };
+    let org = percent_decode_str(org)
+        .decode_utf8()
+        .map_err(|_| elsewhere())?;
+    let app = percent_decode_str(app)
+        .decode_utf8()
+        .map_err(|_| elsewhere())?;
+    let named = function_id
+        .split_once('/')
+        .is_some_and(|(fn_org, fn_app)| *org == *fn_org && *app == *fn_app);
+    if !named {
+        return Err(elsewhere());
+    }
+    let uri = match query {
+        Some(query) => format!("{sub_path}?{query}"),
+        None => sub_path.to_string(),
+    };
+    uri.parse().map_err(|_| elsewhere())
+}
+
+/// 421 Misdirected Request (RFC 9110: retry on another connection), and the connection closes.
+fn misdirected(message: &str) -> hyper::Response<DirectBody> {
+    let body = serde_json::json!({ "error": message, "code": "misdirected_request" }).to_string();
+    let mut response = hyper::Response::new(DirectBody {
+        inner: Body::Full(Some(Bytes::from(body))),
+        finish: None,
+    });
+    *response.status_mut() = StatusCode::MISDIRECTED_REQUEST;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, APPLICATION_JSON);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Ends the connection for both sides (every copy of the descriptor, the runner's too).
+#[allow(unsafe_code)]
+fn shutdown(socket: &OwnedFd) {
+    // SAFETY: shutdown(2) on a descriptor we own; it touches no memory.
+    unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_RDWR) };
+}
+
+/// The `error` of a JSON error body, for the report.
+fn error_message(body: &Bytes, status: StatusCode) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("error")
+                .and_then(|e| e.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| format!("HTTP {}", status.as_u16()))
+}
+
+/// What is recorded when an answer is complete (or abandoned).
+struct Finish {
+    shared: Arc<Shared>,
+    slot: usize,
+    execution_id: ExecutionId,
+    status: u16,
+    error: Option<String>,
+    started: Instant,
+    started_unix_ms: u64,
+    cold: bool,
+}
+
+impl Finish {
+    fn run(self, complete: bool) {
+        let shared = &self.shared;
+        let local = shared.slots.local(self.slot);
+        {
+            // Under the watchdog's lock: it may be answering for this request right now.
+            let mut watched = local.watch.lock().unwrap_or_else(|e| e.into_inner());
+            if shared.slots.get(self.slot) == TIMED_OUT {
+                return;
+            }
+            local.deadline_ms.store(0, Ordering::Release);
+            if let Some(watched) = watched.as_mut() {
+                watched.request = None;
+            }
+        }
+        if complete && !shared.slots.advance(self.slot, RESPONDING, DONE) {
+            shared.slots.advance(self.slot, REQUEST, DONE);
+        }
+        local
+            .last_active_ms
+            .store(shared.clock.now_ms(), Ordering::Release);
+        let (status, error) = if complete {
+            (self.status, self.error)
+        } else {
+            (
+                CALLER_CLOSED,
+                Some("the caller closed the connection before the answer was complete".to_string()),
+            )
+        };
+        shared.reports.push(Report {
+            execution_id: self.execution_id,
+            status,
+            duration_ms: (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+            cold: self.cold,
+            at_unix_ms: self.started_unix_ms,
+            error,
+        });
+    }
+}
+
+/// A response body that records the invocation when it ends.
+pub(super) struct DirectBody {
+    inner: Body,
+    finish: Option<Finish>,
+}
+
+impl DirectBody {
+    fn finish(&mut self, complete: bool) {
+        if let Some(finish) = self.finish.take() {
+            finish.run(complete);
+        }
+    }
+}
+
+impl http_body::Body for DirectBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => self.finish(true),
+            Poll::Ready(Some(_)) if http_body::Body::is_end_stream(&self.inner) => {
+                self.finish(true)
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for DirectBody {
+    fn drop(&mut self) {
+        self.finish(false);
+    }
+}
+
+/// The connection's socket, after the bytes the runner read from it; keeps the slot's state as
+/// the answer goes out, and refuses to write once the watchdog answered.
+struct DirectIo {
+    stream: TcpStream,
+    head: Bytes,
+    shared: Arc<Shared>,
+    slot: usize,
+}
+
+impl DirectIo {
+    fn before_write(&self) -> io::Result<()> {
+        match self.shared.slots.get(self.slot) {
+            TIMED_OUT => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "answered by the watchdog",
+            )),
+            REQUEST => {
+                self.shared.slots.advance(self.slot, REQUEST, RESPONDING);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl AsyncRead for DirectIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.head.is_empty() {
+            let n = self.head.len().min(buf.remaining());
+            buf.put_slice(&self.head[..n]);
+            self.head.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for DirectIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.before_write()?;
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.before_write()?;
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        let flushed = Pin::new(&mut self.stream).poll_flush(cx);
+        if matches!(flushed, Poll::Ready(Ok(()))) {
+            // Everything of a complete answer is with the kernel: the connection is idle.
+            self.shared.slots.advance(self.slot, DONE, IDLE);
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routed(target: &str) -> Result<String, String> {
+        let pq: PathAndQuery = target.parse().unwrap();
+        route(Some(&pq), "acme/hello").map(|uri| uri.to_string())
+    }
+
+    #[test]
+    fn strips_the_invoke_prefix_of_this_function() {
+        assert_eq!(routed("/v1/invoke/acme/hello").unwrap(), "/");
+        assert_eq!(routed("/v1/invoke/acme/hello?x=1").unwrap(), "/?x=1");
+        assert_eq!(
+            routed("/v1/invoke/acme/hello/orders/42?name=ada").unwrap(),
+            "/orders/42?name=ada"
+        );
+        assert_eq!(routed("/v1/invoke/ac%6De/hello/").unwrap(), "/");
+    }
+
+    #[test]
+    fn writes_the_duration_with_two_decimals() {
+        let ms = |micros| milliseconds(std::time::Duration::from_micros(micros));
+        assert_eq!(ms(0), "0.00");
+        assert_eq!(ms(50), "0.05");
+        assert_eq!(ms(1_234), "1.23");
+        assert_eq!(ms(12_345_678), "12345.67");
+    }
+
+    #[test]
+    fn refuses_what_is_not_this_function() {
+        for target in [
+            "/v1/invoke/acme/other",
+            "/v1/invoke/acme",
+            "/healthz",
+            "/v1/invoke/acme/hello2/x",
+            "/v1/invoke/%FF/hello",
+        ] {
+            let error = routed(target).unwrap_err();
+            assert!(error.contains("bound to acme/hello"), "{target}: {error}");
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Direct connections: callers' connections handed over by the runner, served here without the
+//! runner in the byte path.
+//!
+//! The runner's direct port reads the first request of a new connection, picks an instance of
+//! the function it names and passes the socket itself (with the bytes it already read) over its
+//! channel (`NODE_CHANNEL_FD`, see [`channel`]). From then on this process serves that connection
+//! for as long as the caller keeps it, doing per request what the runner's proxy does: a UUIDv7
+//! execution id, `x-ignite-*` headers from the caller removed, the `/v1/invoke/{org}/{app}`
+//! prefix removed (a request for another function gets 421 and the connection closes), the
+//! time limit (504, see [`watchdog`]), the `x-ignite-cold`/`-release`/`-duration-ms` headers,
+//! and a report of each invocation to the runner ([`reports`]). An idle connection, or every
+//! connection when draining, goes back to the runner (its descriptor stays open there), which
+//! routes its next request again; each connection's state is shared with the runner
+//! ([`slots`]) so that the runner can answer for this process if it dies.
+//!
+//! Enabled when the runner sets `IGNITE_DIRECT_SLOTS` (with `NODE_CHANNEL_FD`).
+
+mod channel;
+mod connection;
+mod inherited;
+mod outbox;
+mod reports;
+mod slots;
+mod watchdog;
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::HeaderValue;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use self::channel::Channel;
+use self::outbox::Outbox;
+use self::reports::Reports;
+use self::slots::Slots;
+use crate::handler::Handler;
+use crate::invoke::{env_var, App};
+
+/// The direct mode's settings, from the environment the runner gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DirectConfig {
+    /// `NODE_CHANNEL_FD`: the runner's channel.
+    channel_fd: i32,
+    /// `IGNITE_DIRECT_MESSAGES_FD`: the pipe this process tells the runner things on.
+    messages_fd: i32,
+    /// `IGNITE_DIRECT_SLOTS`: the shared slot file.
+    slots_path: PathBuf,
+    /// `IGNITE_TIME_LIMIT_MS`: an invocation's time limit.
+    time_limit: Duration,
+    /// `IGNITE_RELEASE`: the release number, for `x-ignite-release`.
+    release: String,
+    /// `IGNITE_DIRECT_IDLE_MS`: an idle connection goes back to the runner after this.
+    idle_return: Duration,
+}
+
+impl DirectConfig {
+    /// None when the runner did not ask for direct connections.
+    pub(super) fn from_env() -> Result<Option<DirectConfig>, String> {
+        DirectConfig::from_lookup(env_var)
+    }
+
+    fn from_lookup(
+        lookup: impl Fn(&str) -> Result<Option<String>, String>,
+    ) -> Result<Option<DirectConfig>, String> {
+        let Some(slots_path) = lookup("IGNITE_DIRECT_SLOTS")? else {
+            return Ok(None);
+        };
+        let number = |name: &str, default: Option<u64>| -> Result<u64, String> {
+            match (lookup(name)?, default) {
+                (Some(value), _) => value
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number, got {value:?}")),
+                (None, Some(default)) => Ok(default),
+                (None, None) => Err(format!("IGNITE_DIRECT_SLOTS is set but {name} is not")),
+            }
+        };
+        let descriptor = |name: &str| -> Result<i32, String> {
+            let fd = number(name, None)?;
+            i32::try_from(fd).map_err(|_| format!("{name} is not a descriptor: {fd}"))
+        };
+        let channel_fd = descriptor("NODE_CHANNEL_FD")?;
+        let messages_fd = descriptor("IGNITE_DIRECT_MESSAGES_FD")?;
+        Ok(Some(DirectConfig {
+            channel_fd,
+            messages_fd,
+            slots_path: PathBuf::from(slots_path),
+            time_limit: Duration::from_millis(number("IGNITE_TIME_LIMIT_MS", None)?.max(1)),
+            release: lookup("IGNITE_RELEASE")?.unwrap_or_default(),
+            idle_return: Duration::from_millis(number("IGNITE_DIRECT_IDLE_MS", Some(1_000))?),
+        }))
+    }
+}
+
+/// Milliseconds since the process started (never 0: 0 means "no deadline").
+pub(super) struct Clock(Instant);
+
+impl Clock {
+    pub(super) fn now_ms(&self) -> u64 {
+        self.0.elapsed().as_millis() as u64 + 1
+    }
+}
+
+/// What the direct connections of this process share.
+pub(super) struct Shared {
+    channel: Channel,
+    outbox: Outbox,
+    slots: Slots,
+    reports: Arc<Reports>,
+    clock: Clock,
+    time_limit: Duration,
+    release: HeaderValue,
+    idle_return: Duration,
+    function_id: Arc<str>,
+    /// True once the process drains (SIGTERM), or the runner says so (`{"type":"drain"}`: the
+    /// instance is retired): every connection goes back once its request in flight is answered.
+    draining: AtomicBool,
+    /// Direct connections being served.
+    open: AtomicUsize,
+    none_open: Notify,
+}
+
+impl Shared {
+    /// Every connection goes back to the runner once its request in flight is answered.
+    fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        for slot in 0..self.slots.len() {
+            self.slots.local(slot).wake.notify_one();
+        }
+    }
+
+    /// Tells the runner something; a closed pipe means the runner is gone (nothing to do).
+    fn tell<T: serde::Serialize + ?Sized>(&self, message: &T) {
+        if let Err(error) = self.outbox.send(message) {
+            eprintln!("ignite: could not write to the runner's message pipe: {error}");
+        }
+    }
+
+    /// Tells the runner several things at once (already encoded).
+    fn tell_lines(&self, lines: &[Vec<u8>]) {
+        if let Err(error) = self.outbox.send_lines(lines) {
+            eprintln!("ignite: could not write to the runner's message pipe: {error}");
+        }
+    }
+}
+
+/// The direct mode, once started.
+pub(super) struct Direct {
+    shared: Arc<Shared>,
+}
+
+impl Direct {
+    /// Opens the channel and the slot file, and starts the threads that receive connections,
+    /// watch time limits and send reports. Connections are served on `runtime`.
+    pub(super) fn start<H: Handler>(
+        config: DirectConfig,
+        app: Arc<App<H>>,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Direct, String> {
+        let channel = Channel::open(config.channel_fd)
+            .map_err(|error| format!("could not open the runner's channel: {error}"))?;
+        let outbox = Outbox::open(config.messages_fd)
+            .map_err(|error| format!("could not open the runner's message pipe: {error}"))?;
+        let slots = Slots::map(&config.slots_path).map_err(|error| {
+            format!(
+                "could not map the slot file {}: {error}",
+                config.slots_path.display()
+            )
+        })?;
+        let release = HeaderValue::from_str(&config.release)
+            .map_err(|_| format!("IGNITE_RELEASE is not a header value: {:?}", config.release))?;
+        let shared = Arc::new(Shared {
+            channel,
+            outbox,
+            slots,
+            reports: Arc::new(Reports::default()),
+            clock: Clock(Instant::now()),
+            time_limit: config.time_limit,
+            release,
+            idle_return: config.idle_return,
+            function_id: app.function_id().into(),
+            draining: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
+            none_open: Notify::new(),
+        });
+        let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(run)
+                .map(drop)
+                .map_err(|error| format!("could not start the {name} thread: {error}"))
+        };
+        let receiver = shared.clone();
+        spawn(
+            "ignite-direct",
+            Box::new(move || receive(receiver, app, runtime)),
+        )?;
+        let watched = shared.clone();
+        spawn("ignite-watchdog", Box::new(move || watchdog::run(&watched)))?;
+        let reported = shared.clone();
+        spawn("ignite-reports", Box::new(move || reports::run(&reported)))?;
+        Ok(Direct { shared })
+    }
+
+    /// Sends every direct connection back to the runner once its request in flight is
+    /// answered, and waits until none is left; then the last reports go out.
+    pub(super) async fn drain(&self) {
+        self.shared.drain();
+        while self.shared.open.load(Ordering::SeqCst) > 0 {
+            self.shared.none_open.notified().await;
+        }
+        reports::flush(&self.shared);
+    }
+}
+
+/// The channel's reader: each handed-over socket becomes a connection task.
+fn receive<H: Handler>(shared: Arc<Shared>, app: Arc<App<H>>, runtime: tokio::runtime::Handle) {
+    let _context = runtime.enter();
+    let result = shared.channel.receive(|message, fd| {
+        let fd = match (message.get("type").and_then(Value::as_str), fd) {
+            (Some("drain"), _) => {
+                shared.drain();
+                return;
+            }
+            (Some("connection"), Some(fd)) => fd,
+            _ => return,
+        };
+        match Handover::parse(&message, fd, shared.slots.len()) {
+            Ok(handover) => {
+                shared.open.fetch_add(1, Ordering::SeqCst);
+                runtime.spawn(connection::serve(app.clone(), shared.clone(), handover));
+            }
+            Err(error) => eprintln!("ignite: refused a connection from the runner: {error}"),
+        }
+    });
+    // The runner is gone: its instances are stopped by their process group; nothing to do here.
+    if let Err(error) = result {
+        eprintln!("ignite: the runner's channel failed: {error}");
+    }
+}
+
+/// A connection as the runner hands it over.
+pub(super) struct Handover {
+    socket: OwnedFd,
+    slot: usize,
+    /// What the runner already read from it (the first request's head, at least).
+    head: Bytes,
+    /// Its first request started this instance.
+    cold: bool,
+}
+
+impl Handover {
+    fn parse(message: &Value, socket: OwnedFd, slots: usize) -> Result<Handover, String> {
+        let slot = message
+            .get("slot")
+            .and_then(Value::as_u64)
+            .map(|slot| slot as usize)
+            .filter(|&slot| slot < slots)
+            .ok_or("no valid slot")?;
+        let head = match message.get("head").and_then(Value::as_str) {
+            Some(text) => BASE64.decode(text).map_err(|_| "head is not base64")?,
+            None => Vec::new(),
+        };
+        Ok(Handover {
+            socket,
+            slot,
+            head: Bytes::from(head),
+            cold: message.get("cold").and_then(Value::as_bool) == Some(true),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Option<DirectConfig>, String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        DirectConfig::from_lookup(|name| Ok(vars.get(name).cloned()))
+    }
+
+    #[test]
+    fn off_unless_the_runner_asks() {
+        assert_eq!(config(&[("NODE_CHANNEL_FD", "4")]), Ok(None));
+    }
+
+    #[test]
+    fn reads_the_runner_settings() {
+        let parsed = config(&[
+            ("IGNITE_DIRECT_SLOTS", "/tmp/slots"),
+            ("NODE_CHANNEL_FD", "4"),
+            ("IGNITE_DIRECT_MESSAGES_FD", "5"),
+            ("IGNITE_TIME_LIMIT_MS", "2000"),
+            ("IGNITE_RELEASE", "3"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!((parsed.channel_fd, parsed.messages_fd), (4, 5));
+        assert_eq!(parsed.time_limit, Duration::from_millis(2000));
+        assert_eq!(parsed.release, "3");
+        assert_eq!(parsed.idle_return, Duration::from_secs(1));
+        assert!(config(&[
+            ("IGNITE_DIRECT_SLOTS", "/tmp/slots"),
+            ("IGNITE_TIME_LIMIT_MS", "1")
+        ])
+        .unwrap_err()
+        .contains("NODE_CHANNEL_FD"));
+        assert!(config(&[
+            ("IGNITE_DIRECT_SLOTS", "/tmp/slots"),
+            ("NODE_CHANNEL_FD", "x"),
+            ("IGNITE_DIRECT_MESSAGES_FD", "5"),
+            ("IGNITE_TIME_LIMIT_MS", "1")
+        ])
+        .unwrap_err()
+        .contains("whole number"));
+    }
+}

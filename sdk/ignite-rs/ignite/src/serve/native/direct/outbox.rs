@@ -1,0 +1,41 @@
+//! What this process tells the runner: one JSON value per line on a pipe of its own
+//! (`IGNITE_DIRECT_MESSAGES_FD`), which the runner reads directly (reports, released
+//! connections). A pipe rather than the channel: the channel passes through the runner's spawn
+//! helper, which would have to parse and re-send every report.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::RawFd;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+pub(super) struct Outbox {
+    pipe: Mutex<File>,
+}
+
+impl Outbox {
+    /// Takes over descriptor `fd` (`IGNITE_DIRECT_MESSAGES_FD`, inherited from the runner):
+    /// blocking writes, the reports thread may wait for the runner.
+    pub(super) fn open(fd: RawFd) -> io::Result<Outbox> {
+        Ok(Outbox {
+            pipe: Mutex::new(File::from(super::inherited::take(fd)?)),
+        })
+    }
+
+    /// Writes one message (a line of JSON).
+    pub(super) fn send<T: Serialize + ?Sized>(&self, message: &T) -> io::Result<()> {
+        self.send_lines(&[serde_json::to_vec(message).map_err(io::Error::other)?])
+    }
+
+    /// Writes messages already encoded (a JSON value each), together.
+    pub(super) fn send_lines(&self, lines: &[Vec<u8>]) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
+        for line in lines {
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
+        }
+        let mut pipe = self.pipe.lock().unwrap_or_else(|e| e.into_inner());
+        pipe.write_all(&bytes)
+    }
+}

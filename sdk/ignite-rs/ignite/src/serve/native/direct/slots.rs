@@ -1,0 +1,128 @@
+//! Where each handed-over connection stands, shared with the runner.
+//!
+//! The runner numbers the connections it hands over (slots) and creates a file of one
+//! little-endian `u32` per slot (`IGNITE_DIRECT_SLOTS`); this process maps it shared and keeps
+//! each slot's state there with plain atomic stores, no system call per request. The runner reads
+//! the file only when this process is gone, to answer for it: a request that was read but not
+//! answered gets the runner's 500 (or memory-limit) JSON error, an idle connection is routed
+//! again as if it were new, anything else is closed.
+// mmap of the shared slot file: std has no shared mappings.
+#![allow(unsafe_code)]
+
+use std::fs::OpenOptions;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+/// Between requests (or before the first one): the runner may route the connection again.
+pub(super) const IDLE: u32 = 0;
+/// A request is being handled and nothing of its answer is written yet.
+pub(super) const REQUEST: u32 = 1;
+/// Its answer is being written.
+pub(super) const RESPONDING: u32 = 2;
+/// The answer is complete, not yet flushed to the socket.
+pub(super) const DONE: u32 = 3;
+/// The time limit ran out: this process answered 504 (or cut the answer) and shut the socket.
+pub(super) const TIMED_OUT: u32 = 4;
+
+/// The shared states, plus what only this process needs per slot.
+pub(super) struct Slots {
+    states: &'static [AtomicU32],
+    local: Vec<SlotLocal>,
+}
+
+/// A slot's private part.
+#[derive(Default)]
+pub(super) struct SlotLocal {
+    /// When the request in progress must be answered, in ms since [`super::Clock`]'s start (0: none).
+    pub(super) deadline_ms: AtomicU64,
+    /// What the time-limit watchdog needs to answer for the request itself.
+    pub(super) watch: Mutex<Option<Watched>>,
+    /// Clock ms of the last request start or answer end (idle connections go back to the runner).
+    pub(super) last_active_ms: AtomicU64,
+    /// Wakes the connection's task to check whether it should go back to the runner (idle too
+    /// long, or the process drains): the watchdog thread does it, so there is no timer per
+    /// connection. `nudged`: a wake-up is pending (the watchdog does not repeat it).
+    pub(super) wake: Notify,
+    pub(super) nudged: AtomicBool,
+}
+
+/// The connection as the watchdog sees it: its own copy of the descriptor (so that a number the
+/// connection task closed and the kernel reused is never written to) and the request in progress.
+pub(super) struct Watched {
+    pub(super) socket: OwnedFd,
+    pub(super) request: Option<InFlight>,
+}
+
+/// The request a connection is handling.
+pub(super) struct InFlight {
+    pub(super) execution_id: super::reports::ExecutionId,
+    /// [`super::Clock`] ms.
+    pub(super) started_ms: u64,
+    pub(super) started_unix_ms: u64,
+    pub(super) cold: bool,
+}
+
+impl Slots {
+    /// Maps the runner's slot file.
+    pub(super) fn map(path: &Path) -> io::Result<Slots> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len() as usize;
+        let count = len / 4;
+        if count == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} holds no slot", path.display()),
+            ));
+        }
+        // SAFETY: a shared read-write mapping of the whole file, which stays mapped (leaked) for
+        // the life of the process; the runner only reads it after this process is gone.
+        let address = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                count * 4,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if address == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the mapping is page-aligned, `count * 4` bytes long and lives forever;
+        // AtomicU32 has the layout of u32.
+        let states = unsafe { std::slice::from_raw_parts(address.cast::<AtomicU32>(), count) };
+        Ok(Slots {
+            states,
+            local: (0..count).map(|_| SlotLocal::default()).collect(),
+        })
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    pub(super) fn local(&self, slot: usize) -> &SlotLocal {
+        &self.local[slot]
+    }
+
+    /// Moves `slot` from `from` to `to`; false if it was in another state.
+    pub(super) fn advance(&self, slot: usize, from: u32, to: u32) -> bool {
+        self.states[slot]
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    pub(super) fn set(&self, slot: usize, state: u32) {
+        self.states[slot].store(state, Ordering::Release);
+    }
+
+    pub(super) fn get(&self, slot: usize) -> u32 {
+        self.states[slot].load(Ordering::Acquire)
+    }
+}
