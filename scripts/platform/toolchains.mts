@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { WasmToolchainManifest } from '../../packages/contracts/src/toolchain.ts';
 import { aptInstall, capture, commandExists, run } from './exec.mts';
 import { ProvisionError, say } from './log.mts';
 
@@ -96,24 +97,6 @@ static mut USED: [bool; KEYS] = [false; KEYS];
     let i = key as usize; if i >= KEYS { return EINVAL; } (*core::ptr::addr_of_mut!(VALUES))[i] = value; 0
 }
 `;
-
-/** What `toolchain.json` says; the compile worker's `WasmToolchainManifest` reads the same. */
-export interface WasmToolchainManifest {
-  layout: number;
-  kind: 'build-std';
-  target: string;
-  rustc: string;
-  cargo: string;
-  /** `rustc --version` of `rustc`, recorded on every build. */
-  version: string;
-  sysroot: string;
-  /** Passed to rustc for the target (CARGO_ENCODED_RUSTFLAGS). */
-  rustflags: string[];
-  /** Directories a sandboxed build must see (read-only). */
-  readOnlyPaths: string[];
-  /** How long the standard library took to build, once. */
-  stdBuildSeconds: number;
-}
 
 export function wasmToolchainDir(cacheHome: string): string {
   return join(cacheHome, 'wasm-toolchain');

@@ -9,6 +9,7 @@ import { ArtifactCache } from './artifacts';
 import type { RunnerConfig } from './config';
 import { DirectServer } from './direct/direct-server';
 import { newExecutionId } from './execution-id';
+import { InternalToken } from './internal-token';
 import { MemoryWatcher } from './memory-watch';
 import { Metrics } from './metrics';
 import { NativeKind } from './native-instance';
@@ -151,6 +152,7 @@ export class Runner {
         })
         .catch((error: unknown) => logger.warn({ err: error, functionId: event.functionId }, 'could not resolve the new release'));
     });
+    const internalToken = new InternalToken(config.RUNNER_INTERNAL_TOKEN);
     this.reporter = new InvocationReporter({ redis: this.redis, prefix, logger, metrics: this.metrics });
     this.server = new RunnerServer({
       resolver: this.resolver,
@@ -159,7 +161,7 @@ export class Runner {
       metrics: this.metrics,
       logger,
       maxBodyBytes: config.RUNNER_MAX_BODY_BYTES,
-      internalToken: config.RUNNER_INTERNAL_TOKEN,
+      internalToken,
       executionId: newExecutionId,
       readiness: () => this.readiness(),
     });
@@ -171,9 +173,8 @@ export class Runner {
         metrics: this.metrics,
         logger,
         fallback: this.server.http,
-        internalToken: config.RUNNER_INTERNAL_TOKEN,
+        internalToken,
         executionId: newExecutionId,
-        headTimeoutMs: 60_000,
       });
       native.serveDirect(this.direct);
     }

@@ -1,10 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, httpStatusOf, headers as igniteHeaders, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import { InvocationError, sendError } from './errors';
+import type { InternalToken } from './internal-token';
 import { CALLER_CLOSED, Invocation } from './invocation';
+import { listen } from './listen';
 import type { Metrics } from './metrics';
 import type { InstancePool } from './pool';
 import type { ReleaseResolver, ResolvedFunction } from './release-resolver';
@@ -34,7 +35,8 @@ export interface ServerDeps {
   metrics: Metrics;
   logger: Logger;
   maxBodyBytes: number;
-  internalToken: string | undefined;
+  /** `RUNNER_INTERNAL_TOKEN`, required of every invocation when set. */
+  internalToken: InternalToken;
   /** A new execution id (UUIDv7). */
   executionId: () => string;
   /** Whether Postgres and Redis answer. */
@@ -49,10 +51,8 @@ export class RunnerServer {
   readonly http: Server;
   private active = 0;
   private readonly drained: (() => void)[] = [];
-  private readonly tokenDigest: Buffer | null;
 
   constructor(private readonly deps: ServerDeps) {
-    this.tokenDigest = deps.internalToken === undefined ? null : digest(deps.internalToken);
     // requestTimeout bounds receiving a request (not answering it): a caller cannot trickle a body forever.
     this.http = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => this.route(req, res));
     this.http.on('clientError', (_error, socket) => {
@@ -62,13 +62,7 @@ export class RunnerServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        resolve(this.http.address() as AddressInfo);
-      });
-    });
+    return listen(this.http, port, host);
   }
 
   /** Stops accepting, lets the invocations in flight finish (within `timeoutMs`), closes every connection. */
@@ -135,7 +129,7 @@ export class RunnerServer {
       sendError(res, code, message, early);
     };
 
-    if (this.tokenDigest !== null && !this.tokenMatches(req.headers[igniteHeaders.internalToken])) {
+    if (!this.deps.internalToken.accepts(req.headers[igniteHeaders.internalToken])) {
       refuse(ErrorCode.unauthorized, `missing or wrong ${igniteHeaders.internalToken}`);
       return;
     }
@@ -246,11 +240,6 @@ export class RunnerServer {
       error,
       at: new Date(at).toISOString(),
     });
-  }
-
-  private tokenMatches(given: string | string[] | undefined): boolean {
-    if (typeof given !== 'string' || this.tokenDigest === null) return false;
-    return timingSafeEqual(digest(given), this.tokenDigest);
   }
 
   private async readyz(res: ServerResponse): Promise<void> {
@@ -370,8 +359,4 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './events';
 export * from './queues';
 export * from './runner-protocol';
+export * from './toolchain';

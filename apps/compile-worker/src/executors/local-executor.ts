@@ -6,7 +6,7 @@ import { parseCargoStdoutLine } from './cargo-messages';
 import { runSupervised } from './child-process';
 import { type RustToolchain, TARGET_TRIPLES } from './rust-toolchain';
 import { bubblewrapArgs } from './sandbox';
-import { resolveWasmToolchain, type WasmToolchain, wasmToolchainOptionsFromEnv } from './wasm-toolchain';
+import { defaultCacheHome, resolveWasmToolchain, type WasmToolchain } from './wasm-toolchain';
 
 export interface LocalExecutorOptions {
   toolchain: RustToolchain;
@@ -16,7 +16,7 @@ export interface LocalExecutorOptions {
   cacheDir: string;
   sandbox: 'bwrap' | 'none';
   logMaxBytes: number;
-  /** The wasm32-wasip2 toolchain, resolved at the first wasm build (default: from `WASM_TOOLCHAIN`, `IGNITE_CACHE_HOME`). */
+  /** The wasm32-wasip2 toolchain, resolved at the first wasm build (default: `auto`, in the default cache home; the worker passes its configuration's). */
   wasm?: () => WasmToolchain;
 }
 
@@ -144,7 +144,8 @@ export class LocalExecutor implements BuildExecutor {
 
   /** The wasm32-wasip2 toolchain (resolved once; an unprovisioned one fails the build as infrastructure). */
   private wasmPlan(): ToolchainPlan {
-    this.wasmToolchain ??= this.options.wasm?.() ?? resolveWasmToolchain(wasmToolchainOptionsFromEnv(this.options.toolchain));
+    this.wasmToolchain ??=
+      this.options.wasm?.() ?? resolveWasmToolchain({ mode: 'auto', native: this.options.toolchain, cacheHome: defaultCacheHome() });
     const wasm = this.wasmToolchain;
     return { cargo: wasm.cargo, version: wasm.version, env: wasm.env, path: wasm.path, readOnly: wasm.readOnlyPaths };
   }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { WasmToolchainManifestSchema } from '@ignite/contracts';
 import { BuildFailure } from './build-executor';
 import type { RustToolchain } from './rust-toolchain';
 
@@ -27,19 +28,6 @@ export interface WasmToolchain {
   readOnlyPaths: string[];
 }
 
-/** `<cache>/wasm-toolchain/toolchain.json`, written by scripts/platform/toolchains.mts. */
-interface BuildStdManifest {
-  layout: number;
-  kind: 'build-std';
-  target: string;
-  rustc: string;
-  cargo: string;
-  version: string;
-  sysroot: string;
-  rustflags: string[];
-  readOnlyPaths: string[];
-}
-
 export interface WasmToolchainOptions {
   mode: WasmToolchainMode;
   /** The native toolchain: used for wasm when it has the target prebuilt. */
@@ -53,13 +41,6 @@ const NOT_PROVISIONED_FIX =
 
 export function defaultCacheHome(): string {
   return process.env.IGNITE_CACHE_HOME || join(homedir(), '.cache', 'ignite');
-}
-
-/** Options from the environment: `WASM_TOOLCHAIN` (auto | prebuilt | build-std) and `IGNITE_CACHE_HOME`. */
-export function wasmToolchainOptionsFromEnv(native: RustToolchain, env: NodeJS.ProcessEnv = process.env): WasmToolchainOptions {
-  const mode = (env.WASM_TOOLCHAIN || 'auto') as WasmToolchainMode;
-  if (!['auto', 'prebuilt', 'build-std'].includes(mode)) throw new Error(`WASM_TOOLCHAIN must be auto, prebuilt or build-std, not ${mode}`);
-  return { mode, native, cacheHome: env.IGNITE_CACHE_HOME || defaultCacheHome() };
 }
 
 /** Whether the toolchain's sysroot has the wasm32-wasip2 standard library (`rustup target add wasm32-wasip2`). */
@@ -97,21 +78,23 @@ export function resolveWasmToolchain(options: WasmToolchainOptions): WasmToolcha
     );
   }
   const manifestPath = join(options.cacheHome, 'wasm-toolchain', 'toolchain.json');
-  let manifest: BuildStdManifest;
+  let text: string;
   try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BuildStdManifest;
+    text = readFileSync(manifestPath, 'utf8');
   } catch {
     throw new BuildFailure(
       `no ${WASM_TARGET} toolchain on this build machine (no ${manifestPath}): ${NOT_PROVISIONED_FIX}`,
       'infrastructure',
     );
   }
-  if (manifest.kind !== 'build-std' || manifest.target !== WASM_TARGET || !existsSync(manifest.sysroot) || !existsSync(manifest.rustc)) {
+  const parsed = WasmToolchainManifestSchema.safeParse(parseJson(text));
+  if (!parsed.success || !existsSync(parsed.data.sysroot) || !existsSync(parsed.data.rustc)) {
     throw new BuildFailure(
       `the ${WASM_TARGET} toolchain described by ${manifestPath} is incomplete: ${NOT_PROVISIONED_FIX}`,
       'infrastructure',
     );
   }
+  const manifest = parsed.data;
   let version: string;
   try {
     version = execFileSync(manifest.rustc, ['--version'], { encoding: 'utf8' }).trim();
@@ -136,4 +119,12 @@ export function resolveWasmToolchain(options: WasmToolchainOptions): WasmToolcha
     path: [],
     readOnlyPaths: manifest.readOnlyPaths,
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

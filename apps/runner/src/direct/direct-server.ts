@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { type DirectSummary, headers as igniteHeaders } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import type { FunctionInstance, InstanceSpec } from '../instance';
+import type { InternalToken } from '../internal-token';
+import { listen } from '../listen';
 import type { Metrics } from '../metrics';
 import type { InstancePool, Lease } from '../pool';
 import type { ReleaseResolver } from '../release-resolver';
@@ -14,6 +15,8 @@ import type { DirectHost } from './instance-connections';
 
 /** A request head larger than this is left to the HTTP server (which answers 431). */
 const MAX_HEAD_BYTES = 64 * 1024;
+/** How long a connection may take to send the head of its next request (node:http's headersTimeout). */
+const HEAD_TIMEOUT_MS = 60_000;
 
 /** An instance that can take a caller's connection itself (native programs built with the SDK). */
 export interface DirectTarget extends FunctionInstance {
@@ -33,10 +36,9 @@ export interface DirectServerDeps {
   logger: Logger;
   /** The runner's HTTP server: every connection that cannot be handed over is served there, exactly as on the runner's port. */
   fallback: HttpServer;
-  internalToken: string | undefined;
+  /** Required of a connection's first request when set. */
+  internalToken: InternalToken;
   executionId: () => string;
-  /** How long a new connection may take to send its first request head. */
-  headTimeoutMs: number;
 }
 
 /**
@@ -54,24 +56,16 @@ export interface DirectServerDeps {
  */
 export class DirectServer implements DirectHost {
   readonly tcp: Server;
-  private readonly tokenDigest: Buffer | null;
   /** Connections being read or routed here (not in a program's hands). */
   private readonly routing = new Set<Socket>();
   private closing = false;
 
   constructor(private readonly deps: DirectServerDeps) {
-    this.tokenDigest = deps.internalToken === undefined ? null : digest(deps.internalToken);
     this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.adopt(socket, Buffer.alloc(0)));
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.tcp.once('error', reject);
-      this.tcp.listen(port, host, () => {
-        this.tcp.off('error', reject);
-        resolve(this.tcp.address() as AddressInfo);
-      });
-    });
+    return listen(this.tcp, port, host);
   }
 
   /**
@@ -130,7 +124,7 @@ export class DirectServer implements DirectHost {
   private adopt(socket: Socket, initial: Buffer): void {
     this.routing.add(socket);
     socket.setNoDelay(true);
-    readHead(socket, initial, { maxBytes: MAX_HEAD_BYTES, timeoutMs: this.deps.headTimeoutMs })
+    readHead(socket, initial, { maxBytes: MAX_HEAD_BYTES, timeoutMs: HEAD_TIMEOUT_MS })
       .then((outcome) => this.route(socket, outcome))
       .catch((error: unknown) => {
         this.deps.logger.error({ err: error }, 'could not route a direct connection');
@@ -199,16 +193,11 @@ export class DirectServer implements DirectHost {
   }
 
   private authorized(rawHeaders: string[]): boolean {
-    if (this.tokenDigest === null) return true;
+    const { internalToken } = this.deps;
+    if (!internalToken.required) return true;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      if (rawHeaders[i]!.toLowerCase() === igniteHeaders.internalToken) {
-        return timingSafeEqual(digest(rawHeaders[i + 1]!), this.tokenDigest);
-      }
+      if (rawHeaders[i]!.toLowerCase() === igniteHeaders.internalToken) return internalToken.accepts(rawHeaders[i + 1]);
     }
     return false;
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }

@@ -162,6 +162,31 @@ impl<H: Handler> App<H> {
     }
 }
 
+/// A request body over `limit` bytes: 413 (every server, before or while reading it).
+pub(crate) fn body_too_large(limit: usize) -> Response {
+    Response::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body is larger than {limit} bytes"),
+    )
+}
+
+/// A request body that could not be read: 400.
+pub(crate) fn body_unreadable(detail: &str) -> Response {
+    Response::error(
+        StatusCode::BAD_REQUEST,
+        &format!("could not read the request body: {detail}"),
+    )
+}
+
+/// Whether the declared `content-length` is over `limit`: the body is refused before any of it is read.
+pub(crate) fn declares_too_large(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .is_some_and(|length| length > limit as u64)
+}
+
 /// The execution id of a request: its `x-ignite-execution-id` header if that is a sensible id
 /// (visible ASCII, at most 256 bytes), else a new UUIDv7.
 pub(crate) fn execution_id(headers: &HeaderMap) -> HeaderValue {

@@ -5,13 +5,13 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
-use crate::invoke::{StreamBody, EXECUTION_ID};
+use crate::invoke::{self, StreamBody, EXECUTION_ID};
 use crate::response::{Response, APPLICATION_JSON};
 
 /// A response body: a whole JSON document, or a stream driven by the handler.
@@ -55,26 +55,15 @@ pub(super) async fn read(
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<Bytes, Response> {
-    let too_large = || {
-        Response::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("request body is larger than {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large());
+    if invoke::declares_too_large(headers, limit) {
+        return Err(invoke::body_too_large(limit));
     }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(error) => Err(Response::error(
-            StatusCode::BAD_REQUEST,
-            &format!("could not read the request body: {error}"),
-        )),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(invoke::body_too_large(limit))
+        }
+        Err(error) => Err(invoke::body_unreadable(&error.to_string())),
     }
 }
 

@@ -10,7 +10,7 @@ use wasip2::http::types::{
 };
 use wasip2::io::streams::{OutputStream, StreamError};
 
-use crate::invoke::EXECUTION_ID;
+use crate::invoke::{self, EXECUTION_ID};
 use crate::response::{Response, APPLICATION_JSON};
 
 /// How much of the request body is asked for at a time.
@@ -65,25 +65,10 @@ pub(super) fn read_body(
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<Bytes, Response> {
-    let too_large = || {
-        Response::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("request body is larger than {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large());
+    if invoke::declares_too_large(headers, limit) {
+        return Err(invoke::body_too_large(limit));
     }
-    let unreadable = |detail: String| {
-        Response::error(
-            StatusCode::BAD_REQUEST,
-            &format!("could not read the request body: {detail}"),
-        )
-    };
+    let unreadable = |detail: String| invoke::body_unreadable(&detail);
     let body = request
         .consume()
         .map_err(|()| unreadable("the body was already taken".into()))?;
@@ -95,7 +80,7 @@ pub(super) fn read_body(
         match stream.blocking_read(READ_CHUNK) {
             Ok(chunk) => {
                 if buffer.len() + chunk.len() > limit {
-                    return Err(too_large());
+                    return Err(invoke::body_too_large(limit));
                 }
                 buffer.extend_from_slice(&chunk);
             }

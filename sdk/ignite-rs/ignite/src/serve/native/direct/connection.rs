@@ -28,8 +28,7 @@ use tokio::net::TcpStream;
 
 use super::reports::{ExecutionId, Report};
 use super::slots::{InFlight, Watched, DONE, IDLE, REQUEST, RESPONDING, TIMED_OUT};
-use super::watchdog::unix_ms;
-use super::{Handover, Shared};
+use super::{unix_ms, Handover, Shared};
 use crate::handler::Handler;
 use crate::invoke::{App, EXECUTION_ID};
 use crate::response::APPLICATION_JSON;

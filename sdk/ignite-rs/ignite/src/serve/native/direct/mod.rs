@@ -107,6 +107,14 @@ impl Clock {
     }
 }
 
+/// Milliseconds since the Unix epoch (when an invocation started, for its report).
+pub(super) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// What the direct connections of this process share.
 pub(super) struct Shared {
     channel: Channel,

@@ -12,7 +12,7 @@
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::reports::Report;
 use super::slots::{DONE, IDLE, REQUEST, RESPONDING, TIMED_OUT};
@@ -105,12 +105,4 @@ fn expire(shared: &Shared, slot: usize) {
     drop(guard);
     super::reports::flush(shared);
     shared.tell(&serde_json::json!({ "type": "timeout", "slot": slot }));
-}
-
-/// Milliseconds since the Unix epoch.
-pub(super) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
