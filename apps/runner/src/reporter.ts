@@ -72,7 +72,7 @@ export class InvocationReporter {
 
   /**
    * `count` invocations a program served on direct connections: `report` is its `reports` message
-   * as it wrote it, recorded as a `DirectReportBatch` without being rewritten.
+   * as it wrote it, recorded with its app and release without being rewritten.
    */
   reportDirect(appId: string, releaseId: string, report: Buffer, count: number): void {
     if (count === 0) return;

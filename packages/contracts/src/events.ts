@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type DirectReport, DirectReportSchema } from './runner-protocol';
+import { type DirectReport, readDirectReports } from './direct-reports';
 
 /**
  * Redis pub/sub and stream names. Every name is prefixed with the environment's queue prefix
@@ -40,23 +40,14 @@ export type InvocationReport = z.infer<typeof InvocationReportSchema>;
  * - `reports`: a JSON array of reports (the runner's own invocations, one entry per batch: one
  *   entry per invocation cost Redis more than the function at tens of thousands a second);
  * - `direct`, `app`, `release`: invocations a program served on direct connections — its
- *   `reports` message exactly as it wrote it, forwarded without being read or rewritten — and the
- *   app and release they belong to (together a `DirectReportBatch`);
+ *   `reports` message exactly as it wrote it (see `DirectReportsMessageSchema`), forwarded without
+ *   being read or rewritten — and the app and release they belong to;
  * - `data`: one report (what earlier runners wrote, still read).
  */
 export const invocationStreamFields = { batch: 'reports', direct: 'direct', app: 'app', release: 'release', single: 'data' } as const;
 
-/**
- * A program's reports of its direct invocations, with the app and release they belong to (the
- * `direct`, `app` and `release` fields of a stream entry): the API validates each report when it
- * records them.
- */
-export const DirectReportBatchSchema = z.object({
-  appId: z.uuid(),
-  releaseId: z.uuid(),
-  report: z.object({ type: z.literal('reports'), items: z.array(DirectReportSchema) }),
-});
-export type DirectReportBatch = z.infer<typeof DirectReportBatchSchema>;
+/** The app and release a program's `direct` reports belong to (the `app` and `release` fields of their stream entry). */
+const DirectReportOwnerSchema = z.object({ appId: z.uuid(), releaseId: z.uuid() });
 
 /** A direct report as the API records it. */
 export function invocationReportOf(batch: { appId: string; releaseId: string }, item: DirectReport): InvocationReport {
@@ -102,13 +93,13 @@ export function readInvocationStreamEntry(fields: string[]): InvocationStreamEnt
   };
   const direct = field(invocationStreamFields.direct);
   if (direct !== undefined) {
-    const result = DirectReportBatchSchema.safeParse({
+    const owner = DirectReportOwnerSchema.safeParse({
       appId: field(invocationStreamFields.app),
       releaseId: field(invocationStreamFields.release),
-      report: json(direct),
     });
-    if (!result.success) return { reports: [], invalid: [result.error.issues] };
-    return { reports: result.data.report.items.map((item) => invocationReportOf(result.data, item)), invalid: [] };
+    if (!owner.success) return { reports: [], invalid: [owner.error.issues] };
+    const { reports, invalid } = readDirectReports(json(direct));
+    return { reports: reports.map((report) => invocationReportOf(owner.data, report)), invalid };
   }
   const batch = field(invocationStreamFields.batch);
   const parsed = json(batch ?? field(invocationStreamFields.single));

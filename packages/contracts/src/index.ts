@@ -1,4 +1,5 @@
 export * from './api-views';
+export * from './direct-reports';
 export * from './errors';
 export * from './events';
 export * from './queues';

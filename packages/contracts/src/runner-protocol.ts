@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DirectReportsMessageSchema } from './direct-reports';
 
 /**
  * The HTTP conversation between the API (or an in-cluster caller) and the runner, and between
@@ -43,23 +44,6 @@ export const directProgramEnv = {
 /** A slot's state in the slot file, as the SDK keeps it (sdk/ignite-rs/ignite/src/serve/native/direct/slots.rs). */
 export const DirectSlotState = { idle: 0, request: 1, responding: 2, done: 3, timedOut: 4 } as const;
 
-/** One invocation served on a direct connection, as the program reports it. */
-export const DirectReportSchema = z.object({
-  /** Execution id. */
-  e: z.string().min(1).max(256),
-  /** HTTP status. */
-  s: z.number().int().min(100).max(599),
-  /** Duration in ms. */
-  d: z.number().nonnegative(),
-  /** Cold: this invocation started the instance (absent: false). */
-  c: z.boolean().default(false),
-  /** Start, ms since the Unix epoch. */
-  t: z.number().int().nonnegative(),
-  /** The error message of a failed invocation. */
-  err: z.string().max(4096).optional(),
-});
-export type DirectReport = z.infer<typeof DirectReportSchema>;
-
 /** What the runner's metrics need of a batch of reports (written just before the batch). */
 export const DirectSummarySchema = z.object({
   type: z.literal('summary'),
@@ -72,9 +56,6 @@ export const DirectSummarySchema = z.object({
 });
 export type DirectSummary = z.infer<typeof DirectSummarySchema>;
 
-/** The start of a `reports` message's line, as the program writes it: the runner records such a line without parsing it. */
-export const DIRECT_REPORTS_LINE_PREFIX = '{"type":"reports","items":[';
-
 /** What a program says on its message pipe about the direct connections it serves. */
 export const DirectProgramMessageSchema = z.discriminatedUnion('type', [
   DirectSummarySchema,
@@ -82,7 +63,7 @@ export const DirectProgramMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('released'), slot: z.number().int().min(0), rest: z.string().optional(), closed: z.boolean().optional() }),
   /** The request on `slot` ran past the time limit: the program answered 504 and shut the connection. */
   z.object({ type: z.literal('timeout'), slot: z.number().int().min(0) }),
-  z.object({ type: z.literal('reports'), items: z.array(DirectReportSchema).max(10_000) }),
+  DirectReportsMessageSchema,
 ]);
 export type DirectProgramMessage = z.infer<typeof DirectProgramMessageSchema>;
 

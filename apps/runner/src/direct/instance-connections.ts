@@ -211,12 +211,10 @@ export class InstanceConnections {
 function ignore(): void {}
 
 const REPORTS_PREFIX = Buffer.from(DIRECT_REPORTS_LINE_PREFIX);
-const REPORTS_SUFFIX = Buffer.from(']}');
+const CLOSING_BRACE = '}'.charCodeAt(0);
 
 function isReportsLine(line: Buffer): boolean {
   return (
-    line.length >= REPORTS_PREFIX.length + REPORTS_SUFFIX.length &&
-    line.subarray(0, REPORTS_PREFIX.length).equals(REPORTS_PREFIX) &&
-    line.subarray(line.length - REPORTS_SUFFIX.length).equals(REPORTS_SUFFIX)
+    line.length > REPORTS_PREFIX.length && line.subarray(0, REPORTS_PREFIX.length).equals(REPORTS_PREFIX) && line.at(-1) === CLOSING_BRACE
   );
 }

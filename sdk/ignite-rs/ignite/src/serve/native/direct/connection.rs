@@ -182,7 +182,7 @@ async fn handle<H: Handler>(
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<DirectBody> {
     let started = Instant::now();
-    let started_ms = shared.clock.now_ms();
+    let started_ms = shared.clock.ms_at(started);
     let started_unix_ms = unix_ms();
     let (mut parts, body) = request.into_parts();
     parts.uri = match route(parts.uri.path_and_query(), &shared.function_id) {
@@ -400,9 +400,10 @@ impl Finish {
         if complete && !shared.slots.advance(self.slot, RESPONDING, DONE) {
             shared.slots.advance(self.slot, REQUEST, DONE);
         }
+        let now = Instant::now();
         local
             .last_active_ms
-            .store(shared.clock.now_ms(), Ordering::Release);
+            .store(shared.clock.ms_at(now), Ordering::Release);
         let (status, error) = if complete {
             (self.status, self.error)
         } else {
@@ -414,7 +415,7 @@ impl Finish {
         shared.reports.push(Report {
             execution_id: self.execution_id,
             status,
-            duration_ms: (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+            duration: now.saturating_duration_since(self.started),
             cold: self.cold,
             at_unix_ms: self.started_unix_ms,
             error,

@@ -103,7 +103,12 @@ pub(super) struct Clock(Instant);
 
 impl Clock {
     pub(super) fn now_ms(&self) -> u64 {
-        self.0.elapsed().as_millis() as u64 + 1
+        self.ms_at(Instant::now())
+    }
+
+    /// `instant` on this clock (an instant already read: reading the clock costs, per request).
+    pub(super) fn ms_at(&self, instant: Instant) -> u64 {
+        instant.saturating_duration_since(self.0).as_millis() as u64 + 1
     }
 }
 

@@ -93,7 +93,7 @@ fn expire(shared: &Shared, slot: usize) {
     shared.reports.push(Report {
         execution_id: request.execution_id,
         status: 504,
-        duration_ms: shared.clock.now_ms().saturating_sub(request.started_ms) as f64,
+        duration: Duration::from_millis(shared.clock.now_ms().saturating_sub(request.started_ms)),
         cold: request.cold,
         at_unix_ms: request.started_unix_ms,
         error: Some(message),

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/** One invocation served on a direct connection, as the API reads it from a program's `reports` message. */
+export const DirectReportSchema = z.object({
+  /** Execution id. */
+  e: z.string().min(1).max(256),
+  /** HTTP status. */
+  s: z.number().int().min(100).max(599),
+  /** Duration in ms. */
+  d: z.number().nonnegative(),
+  /** Cold: this invocation started the instance (absent: false). */
+  c: z.boolean().default(false),
+  /** Start, ms since the Unix epoch. */
+  t: z.number().int().nonnegative(),
+  /** The error message of a failed invocation. */
+  err: z.string().max(4096).optional(),
+});
+export type DirectReport = z.infer<typeof DirectReportSchema>;
+
+/** Most reports in one message. */
+const MAX_REPORTS = 10_000;
+/** A packed record without its error: id 16, start 8, duration 4, status 2, flags 1 (little-endian). */
+const RECORD_BYTES = 31;
+const COLD = 1;
+const HAS_ERROR = 2;
+
+/**
+ * A program's `reports` message (one line on its message pipe, for every batch of direct
+ * invocations), in either form:
+ * - `packed`: the records, base64, as the SDK writes them (layout in
+ *   sdk/ignite-rs/ignite/src/serve/native/direct/reports.rs and `unpackDirectReports`);
+ * - `items`: one JSON object per report, what SDK versions before packed records wrote (still
+ *   read: a published artifact keeps the SDK it was built with).
+ */
+export const DirectReportsMessageSchema = z
+  .object({
+    type: z.literal('reports'),
+    packed: z.base64().optional(),
+    items: z.array(z.unknown()).max(MAX_REPORTS).optional(),
+  })
+  .refine((message) => (message.packed === undefined) !== (message.items === undefined), {
+    message: 'a reports message has either `packed` or `items`',
+  });
+
+/**
+ * The line a program writes for its `reports` message starts with this (serde writes `type`
+ * first): the runner records such a line without parsing it.
+ */
+export const DIRECT_REPORTS_LINE_PREFIX = '{"type":"reports",';
+
+/** The reports of a `reports` message, each valid; what was not a valid report, as issues. */
+export interface UnpackedDirectReports {
+  reports: DirectReport[];
+  invalid: z.core.$ZodIssue[][];
+}
+
+/** Reads a `reports` message (already parsed from its JSON line). */
+export function readDirectReports(message: unknown): UnpackedDirectReports {
+  const parsed = DirectReportsMessageSchema.safeParse(message);
+  if (!parsed.success) return { reports: [], invalid: [parsed.error.issues] };
+  const { packed, items } = parsed.data;
+  if (packed !== undefined) return unpackDirectReports(Buffer.from(packed, 'base64'));
+  const read: UnpackedDirectReports = { reports: [], invalid: [] };
+  for (const item of items ?? []) {
+    const result = DirectReportSchema.safeParse(item);
+    if (result.success) read.reports.push(result.data);
+    else read.invalid.push(result.error.issues);
+  }
+  return read;
+}
+
+/**
+ * Packed records, little-endian, one after the other: execution id (16 bytes, a UUID), start
+ * (u64, ms since the Unix epoch), duration (u32, µs), HTTP status (u16), flags (u8: 1 cold,
+ * 2 an error follows), then with flag 2 the error's length (u16) and UTF-8 bytes. Records after
+ * one that is cut short cannot be found: that one and the rest are reported invalid once.
+ */
+export function unpackDirectReports(records: Buffer): UnpackedDirectReports {
+  const read: UnpackedDirectReports = { reports: [], invalid: [] };
+  let at = 0;
+  while (at < records.length) {
+    const start = at;
+    if (read.reports.length + read.invalid.length === MAX_REPORTS) {
+      read.invalid.push([issue(start, `more than ${MAX_REPORTS} reports in one message: the rest is ignored`)]);
+      break;
+    }
+    let end = at + RECORD_BYTES;
+    const flags = end <= records.length ? records[at + 30]! : 0;
+    const errorBytes = flags & HAS_ERROR && end + 2 <= records.length ? records.readUInt16LE(end) : 0;
+    if (flags & HAS_ERROR) end += 2 + errorBytes;
+    if (end > records.length) {
+      read.invalid.push([issue(start, `a packed report is cut short: it needs ${end - start} bytes, ${records.length - start} are left`)]);
+      break;
+    }
+    const report = {
+      e: uuidText(records.subarray(at, at + 16)),
+      t: records.readUInt32LE(at + 16) + records.readUInt32LE(at + 20) * 2 ** 32,
+      d: records.readUInt32LE(at + 24) / 1000,
+      s: records.readUInt16LE(at + 28),
+      c: (flags & COLD) !== 0,
+      ...(flags & HAS_ERROR ? { err: records.toString('utf8', at + RECORD_BYTES + 2, end) } : {}),
+    };
+    const result = DirectReportSchema.safeParse(report);
+    if (result.success) read.reports.push(result.data);
+    else read.invalid.push(result.error.issues);
+    at = end;
+  }
+  return read;
+}
+
+function issue(offset: number, message: string): z.core.$ZodIssue {
+  return { code: 'custom', path: ['packed', offset], message, input: undefined };
+}
+
+/** 16 bytes as a hyphenated, lower-case UUID. */
+function uuidText(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
