@@ -1,7 +1,7 @@
-import { readDirectReports, unpackDirectReports } from './direct-reports';
+import { packDirectReport, readDirectReports, unpackDirectReports } from './direct-reports';
 import { invocationStreamFields, readInvocationStreamEntry } from './events';
 
-/** A record as the SDK packs it (sdk/ignite-rs/ignite/src/serve/native/direct/reports.rs). */
+/** A record as the SDK packs it (sdk/ignite-rs/ignite/src/serve/native/direct/reports.rs), written out here byte by byte. */
 function record(options: { id: string; at: number; micros: number; status: number; cold?: boolean; error?: string }): Buffer {
   const head = Buffer.alloc(31);
   Buffer.from(options.id.replaceAll('-', ''), 'hex').copy(head, 0);
@@ -33,6 +33,15 @@ describe('direct reports', () => {
       ],
       invalid: [],
     });
+  });
+
+  it('packs records in TypeScript exactly as the SDK does', () => {
+    expect(packDirectReport({ e: ID_1, t: AT, d: 1.234, s: 200, c: true })).toEqual(
+      record({ id: ID_1, at: AT, micros: 1_234, status: 200, cold: true }),
+    );
+    expect(packDirectReport({ e: ID_2, t: AT, d: 0.5, s: 500, err: 'boom: é' })).toEqual(
+      record({ id: ID_2, at: AT, micros: 500, status: 500, error: 'boom: é' }),
+    );
   });
 
   it('reads the packed form from its message, and the per-report JSON of earlier SDKs', () => {

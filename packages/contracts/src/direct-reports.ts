@@ -108,6 +108,26 @@ export function unpackDirectReports(records: Buffer): UnpackedDirectReports {
   return read;
 }
 
+/**
+ * One record packed as the SDK packs it (the inverse of `unpackDirectReports`), for what produces
+ * direct reports outside a program: tests and tools.
+ */
+export function packDirectReport(report: { e: string; t: number; d: number; s: number; c?: boolean; err?: string }): Buffer {
+  const error = report.err === undefined ? null : Buffer.from(report.err, 'utf8');
+  const record = Buffer.alloc(RECORD_BYTES + (error ? 2 + error.length : 0));
+  Buffer.from(report.e.replaceAll('-', ''), 'hex').copy(record, 0, 0, 16);
+  record.writeUInt32LE(report.t % 2 ** 32, 16);
+  record.writeUInt32LE(Math.floor(report.t / 2 ** 32), 20);
+  record.writeUInt32LE(Math.round(report.d * 1000), 24);
+  record.writeUInt16LE(report.s, 28);
+  record[30] = (report.c ? COLD : 0) | (error ? HAS_ERROR : 0);
+  if (error) {
+    record.writeUInt16LE(error.length, RECORD_BYTES);
+    error.copy(record, RECORD_BYTES + 2);
+  }
+  return record;
+}
+
 function issue(offset: number, message: string): z.core.$ZodIssue {
   return { code: 'custom', path: ['packed', offset], message, input: undefined };
 }

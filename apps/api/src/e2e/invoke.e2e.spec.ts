@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { channels, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import { channels, invocationStreamFields, packDirectReport, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
 import { waitFor } from '@ignite/testing';
 import { RUST_PROJECT, tarGz } from './archives';
 import { steps, type TestApi, TestEnv } from './harness';
@@ -232,5 +232,62 @@ describe('invoke and invocations (e2e)', () => {
     const limited = await api.call('GET', `/v1/orgs/${org.slug}/apps/fn/invocations?limit=1`, { key: org.key });
     expect(limited.json.invocations).toHaveLength(1);
     expect((await api.call('GET', `/v1/orgs/${org.slug}/apps/fn/invocations?limit=0`, { key: org.key })).status).toBe(400);
+  });
+
+  it("records programs' packed direct reports (a backlog of thousands) and the JSON ones of earlier SDKs", async () => {
+    const stream = channels.invocations(env.prefix);
+    const { direct, app, release } = invocationStreamFields;
+    const before = await env.prisma.invocation.count({ where: { appId } });
+    const at = Date.parse('2026-02-01T00:00:00.000Z');
+    // Two full batches: more reports than one Postgres write takes.
+    for (let batch = 0; batch < 2; batch++) {
+      const packed = Buffer.concat(
+        Array.from({ length: 6_000 }, (_, i) =>
+          packDirectReport({
+            e: randomUUID(),
+            t: at + i,
+            d: 0.25,
+            s: i % 100 === 0 ? 500 : 200,
+            ...(i % 100 === 0 ? { err: 'boom' } : {}),
+          }),
+        ),
+      );
+      await env.redis.xadd(
+        stream,
+        '*',
+        direct,
+        JSON.stringify({ type: 'reports', packed: packed.toString('base64') }),
+        app,
+        appId,
+        release,
+        releaseId,
+      );
+    }
+    const old = randomUUID();
+    await env.redis.xadd(
+      stream,
+      '*',
+      direct,
+      JSON.stringify({ type: 'reports', items: [{ e: old, s: 201, d: 1.5, t: at, c: true }] }),
+      app,
+      appId,
+      release,
+      releaseId,
+    );
+
+    await waitFor(
+      async () => ((await env.prisma.invocation.count({ where: { appId } })) === before + 12_001 ? true : undefined),
+      30_000,
+      'the direct reports recorded',
+    );
+    expect(await env.prisma.invocation.count({ where: { appId, statusCode: 500, error: 'boom', createdAt: { gte: new Date(at) } } })).toBe(
+      120,
+    );
+    expect(await env.prisma.invocation.findUniqueOrThrow({ where: { executionId: old } })).toMatchObject({
+      statusCode: 201,
+      durationMs: 1.5,
+      cold: true,
+      releaseId,
+    });
   });
 });

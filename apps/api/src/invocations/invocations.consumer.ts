@@ -12,7 +12,10 @@ import { API_CONFIG } from '../infra/tokens';
 import { InvocationsRepository } from './invocations.repository';
 
 export const INVOCATIONS_GROUP = 'api';
-const BATCH = 200;
+/** Stream entries read at once: each holds up to 8192 reports (a program's batch of direct invocations). */
+const BATCH = 50;
+/** Reports written to Postgres in one statement at most (a backlog read at once would be millions). */
+const RECORD_CHUNK = 10_000;
 const BLOCK_MS = 1_000;
 /** Entries another API replica read but never acknowledged (it died) are taken over after this long. */
 const CLAIM_IDLE_MS = 30_000;
@@ -149,10 +152,16 @@ export class InvocationsConsumer implements OnApplicationBootstrap, BeforeApplic
 
   private async handle(redis: Redis, entries: StreamEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const reports: InvocationReport[] = [];
-    for (const [id, fields] of entries) reports.push(...this.parse(id, fields));
-    const recorded = await this.invocations.record(reports);
-    this.metrics.invocationsRecorded.inc(recorded);
+    let reports: InvocationReport[] = [];
+    const record = async () => {
+      this.metrics.invocationsRecorded.inc(await this.invocations.record(reports));
+      reports = [];
+    };
+    for (const [id, fields] of entries) {
+      for (const report of this.parse(id, fields)) reports.push(report);
+      if (reports.length >= RECORD_CHUNK) await record();
+    }
+    await record();
     await redis.call('XACK', this.key, INVOCATIONS_GROUP, ...entries.map(([id]) => id));
   }
 
