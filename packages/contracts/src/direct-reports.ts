@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validateEach } from './validate-each';
 
 /** One invocation served on a direct connection, as the API reads it from a program's `reports` message. */
 export const DirectReportSchema = z.object({
@@ -19,16 +20,22 @@ export type DirectReport = z.infer<typeof DirectReportSchema>;
 
 /** Most reports in one message. */
 const MAX_REPORTS = 10_000;
-/** A packed record without its error: id 16, start 8, duration 4, status 2, flags 1 (little-endian). */
-const RECORD_BYTES = 31;
+/**
+ * Where a packed record's fields start (little-endian): execution id (16 bytes, a UUID), start
+ * (u64, ms since the Unix epoch), duration (u32, µs), HTTP status (u16), flags (u8); with the
+ * error flag, the error's length (u16) and its UTF-8 bytes follow. The SDK's side:
+ * sdk/ignite-rs/ignite/src/serve/native/direct/reports.rs.
+ */
+const FIELD = { id: 0, startLow: 16, startHigh: 20, duration: 24, status: 28, flags: 30, error: 31 } as const;
+/** A packed record without its error. */
+const RECORD_BYTES = FIELD.error;
 const COLD = 1;
 const HAS_ERROR = 2;
 
 /**
  * A program's `reports` message (one line on its message pipe, for every batch of direct
  * invocations), in either form:
- * - `packed`: the records, base64, as the SDK writes them (layout in
- *   sdk/ignite-rs/ignite/src/serve/native/direct/reports.rs and `unpackDirectReports`);
+ * - `packed`: the records, base64, as the SDK writes them (layout: `FIELD`);
  * - `items`: one JSON object per report, what SDK versions before packed records wrote (still
  *   read: a published artifact keeps the SDK it was built with).
  */
@@ -60,52 +67,37 @@ export function readDirectReports(message: unknown): UnpackedDirectReports {
   if (!parsed.success) return { reports: [], invalid: [parsed.error.issues] };
   const { packed, items } = parsed.data;
   if (packed !== undefined) return unpackDirectReports(Buffer.from(packed, 'base64'));
-  const read: UnpackedDirectReports = { reports: [], invalid: [] };
-  for (const item of items ?? []) {
-    const result = DirectReportSchema.safeParse(item);
-    if (result.success) read.reports.push(result.data);
-    else read.invalid.push(result.error.issues);
-  }
-  return read;
+  const { valid, invalid } = validateEach(DirectReportSchema, items ?? []);
+  return { reports: valid, invalid };
 }
 
 /**
- * Packed records, little-endian, one after the other: execution id (16 bytes, a UUID), start
- * (u64, ms since the Unix epoch), duration (u32, µs), HTTP status (u16), flags (u8: 1 cold,
- * 2 an error follows), then with flag 2 the error's length (u16) and UTF-8 bytes. Records after
- * one that is cut short cannot be found: that one and the rest are reported invalid once.
+ * Packed records one after the other (layout: `FIELD`), each validated. Records after one that
+ * is cut short cannot be found: that one and the rest are reported invalid once.
  */
 export function unpackDirectReports(records: Buffer): UnpackedDirectReports {
-  const read: UnpackedDirectReports = { reports: [], invalid: [] };
-  let at = 0;
-  while (at < records.length) {
-    const start = at;
-    if (read.reports.length + read.invalid.length === MAX_REPORTS) {
-      read.invalid.push([issue(start, `more than ${MAX_REPORTS} reports in one message: the rest is ignored`)]);
-      break;
-    }
+  const decoded: unknown[] = [];
+  let unreadable: z.core.$ZodIssue | null = null;
+  for (let at = 0; at < records.length && unreadable === null; ) {
     let end = at + RECORD_BYTES;
-    const flags = end <= records.length ? records[at + 30]! : 0;
-    const errorBytes = flags & HAS_ERROR && end + 2 <= records.length ? records.readUInt16LE(end) : 0;
-    if (flags & HAS_ERROR) end += 2 + errorBytes;
-    if (end > records.length) {
-      read.invalid.push([issue(start, `a packed report is cut short: it needs ${end - start} bytes, ${records.length - start} are left`)]);
-      break;
-    }
-    const report = {
-      e: uuidText(records.subarray(at, at + 16)),
-      t: records.readUInt32LE(at + 16) + records.readUInt32LE(at + 20) * 2 ** 32,
-      d: records.readUInt32LE(at + 24) / 1000,
-      s: records.readUInt16LE(at + 28),
-      c: (flags & COLD) !== 0,
-      ...(flags & HAS_ERROR ? { err: records.toString('utf8', at + RECORD_BYTES + 2, end) } : {}),
-    };
-    const result = DirectReportSchema.safeParse(report);
-    if (result.success) read.reports.push(result.data);
-    else read.invalid.push(result.error.issues);
+    const flags = end <= records.length ? records[at + FIELD.flags]! : 0;
+    if (flags & HAS_ERROR) end += 2 + (end + 2 <= records.length ? records.readUInt16LE(end) : 0);
+    if (decoded.length === MAX_REPORTS) unreadable = issue(at, `more than ${MAX_REPORTS} reports in one message: the rest is ignored`);
+    else if (end > records.length)
+      unreadable = issue(at, `a packed report is cut short: it needs ${end - at} bytes, ${records.length - at} are left`);
+    else
+      decoded.push({
+        e: uuidText(records.subarray(at + FIELD.id, at + FIELD.id + 16)),
+        t: records.readUInt32LE(at + FIELD.startLow) + records.readUInt32LE(at + FIELD.startHigh) * 2 ** 32,
+        d: records.readUInt32LE(at + FIELD.duration) / 1000,
+        s: records.readUInt16LE(at + FIELD.status),
+        c: (flags & COLD) !== 0,
+        ...(flags & HAS_ERROR ? { err: records.toString('utf8', at + RECORD_BYTES + 2, end) } : {}),
+      });
     at = end;
   }
-  return read;
+  const { valid, invalid } = validateEach(DirectReportSchema, decoded);
+  return { reports: valid, invalid: unreadable === null ? invalid : [...invalid, [unreadable]] };
 }
 
 /**
@@ -115,12 +107,12 @@ export function unpackDirectReports(records: Buffer): UnpackedDirectReports {
 export function packDirectReport(report: { e: string; t: number; d: number; s: number; c?: boolean; err?: string }): Buffer {
   const error = report.err === undefined ? null : Buffer.from(report.err, 'utf8');
   const record = Buffer.alloc(RECORD_BYTES + (error ? 2 + error.length : 0));
-  Buffer.from(report.e.replaceAll('-', ''), 'hex').copy(record, 0, 0, 16);
-  record.writeUInt32LE(report.t % 2 ** 32, 16);
-  record.writeUInt32LE(Math.floor(report.t / 2 ** 32), 20);
-  record.writeUInt32LE(Math.round(report.d * 1000), 24);
-  record.writeUInt16LE(report.s, 28);
-  record[30] = (report.c ? COLD : 0) | (error ? HAS_ERROR : 0);
+  Buffer.from(report.e.replaceAll('-', ''), 'hex').copy(record, FIELD.id, 0, 16);
+  record.writeUInt32LE(report.t % 2 ** 32, FIELD.startLow);
+  record.writeUInt32LE(Math.floor(report.t / 2 ** 32), FIELD.startHigh);
+  record.writeUInt32LE(Math.round(report.d * 1000), FIELD.duration);
+  record.writeUInt16LE(report.s, FIELD.status);
+  record[FIELD.flags] = (report.c ? COLD : 0) | (error ? HAS_ERROR : 0);
   if (error) {
     record.writeUInt16LE(error.length, RECORD_BYTES);
     error.copy(record, RECORD_BYTES + 2);

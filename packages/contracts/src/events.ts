@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type DirectReport, readDirectReports } from './direct-reports';
+import { validateEach } from './validate-each';
 
 /**
  * Redis pub/sub and stream names. Every name is prefixed with the environment's queue prefix
@@ -104,11 +105,6 @@ export function readInvocationStreamEntry(fields: string[]): InvocationStreamEnt
   const batch = field(invocationStreamFields.batch);
   const parsed = json(batch ?? field(invocationStreamFields.single));
   const candidates: unknown[] = batch !== undefined && Array.isArray(parsed) ? parsed : [parsed];
-  const entry: InvocationStreamEntry = { reports: [], invalid: [] };
-  for (const candidate of candidates) {
-    const result = InvocationReportSchema.safeParse(candidate);
-    if (result.success) entry.reports.push(result.data);
-    else entry.invalid.push(result.error.issues);
-  }
-  return entry;
+  const { valid, invalid } = validateEach(InvocationReportSchema, candidates);
+  return { reports: valid, invalid };
 }

@@ -203,10 +203,7 @@ async fn handle<H: Handler>(
         parts.headers.remove(name);
     }
     let id = ExecutionId::new();
-    parts.headers.insert(
-        EXECUTION_ID,
-        HeaderValue::from_str(id.as_str()).expect("a UUID is a valid header value"),
-    );
+    parts.headers.insert(EXECUTION_ID, id.header_value());
 
     let local = shared.slots.local(slot);
     shared.slots.set(slot, REQUEST);

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use http::HeaderValue;
 use serde::Serialize;
 
 use super::Shared;
@@ -39,7 +40,7 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// Records per batch at most (a line of about 340 KiB).
 const BATCH: usize = 8192;
 /// An error message longer than this is cut (at a character boundary).
-pub(super) const MAX_ERROR_BYTES: usize = 4096;
+const MAX_ERROR_BYTES: usize = 4096;
 const COLD: u8 = 1;
 const HAS_ERROR: u8 = 2;
 
@@ -85,36 +86,37 @@ fn cut_to_limit(text: &str) -> &str {
     &text[..end]
 }
 
-/// A new execution id (UUIDv7), held without allocating, with its text: it is made, copied into
-/// the watchdog's view, the request header and the report of every invocation.
+/// A new execution id (UUIDv7), held without allocating: it is made, copied into the watchdog's
+/// view, the request header and the report of every invocation.
 #[derive(Clone, Copy)]
 pub(super) struct ExecutionId {
     uuid: uuid::Uuid,
-    text: [u8; 36],
 }
 
 impl ExecutionId {
     pub(super) fn new() -> ExecutionId {
-        let uuid = uuid::Uuid::now_v7();
-        let mut text = [0u8; 36];
-        uuid.hyphenated().encode_lower(&mut text);
-        ExecutionId { uuid, text }
+        ExecutionId {
+            uuid: uuid::Uuid::now_v7(),
+        }
     }
 
-    pub(super) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.text).expect("a hyphenated UUID is ASCII")
+    /// The `x-ignite-execution-id` header.
+    pub(super) fn header_value(&self) -> HeaderValue {
+        let mut text = uuid::Uuid::encode_buffer();
+        HeaderValue::from_str(self.uuid.hyphenated().encode_lower(&mut text))
+            .expect("a UUID is a valid header value")
     }
 }
 
 impl std::fmt::Display for ExecutionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.uuid.hyphenated().fmt(f)
     }
 }
 
 impl std::fmt::Debug for ExecutionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -158,9 +160,6 @@ impl Default for Batch {
 
 impl Batch {
     fn add(&mut self, report: &Report) {
-        if self.records.capacity() == 0 {
-            self.records.reserve(BATCH * 32);
-        }
         report.pack_into(&mut self.records);
         let summary = &mut self.summary;
         summary.count += 1;
