@@ -7,9 +7,8 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -28,7 +27,7 @@ use tokio::net::TcpStream;
 
 use super::reports::{ExecutionId, Report};
 use super::slots::{InFlight, Watched, DONE, IDLE, REQUEST, RESPONDING, TIMED_OUT};
-use super::{unix_ms, Handover, Shared};
+use super::{Handover, Shared};
 use crate::handler::Handler;
 use crate::invoke::{App, EXECUTION_ID};
 use crate::response::APPLICATION_JSON;
@@ -52,9 +51,13 @@ enum End {
     TimedOut,
 }
 
-pub(super) async fn serve<H: Handler>(app: Arc<App<H>>, shared: Arc<Shared>, handover: Handover) {
+pub(super) async fn serve<H: Handler>(
+    app: &'static App<H>,
+    shared: &'static Shared,
+    handover: Handover,
+) {
     let slot = handover.slot;
-    let end = match run(app, shared.clone(), handover).await {
+    let end = match run(app, shared, handover).await {
         Ok(end) => end,
         Err(error) => {
             eprintln!("ignite: could not serve a connection from the runner: {error}");
@@ -85,8 +88,8 @@ pub(super) async fn serve<H: Handler>(app: Arc<App<H>>, shared: Arc<Shared>, han
 }
 
 async fn run<H: Handler>(
-    app: Arc<App<H>>,
-    shared: Arc<Shared>,
+    app: &'static App<H>,
+    shared: &'static Shared,
     handover: Handover,
 ) -> io::Result<End> {
     let Handover {
@@ -110,29 +113,20 @@ async fn run<H: Handler>(
     let stream = TcpStream::from_std(stream)?;
     let _ = stream.set_nodelay(true);
 
-    let first = Arc::new(AtomicBool::new(cold));
-    let closing = Arc::new(AtomicBool::new(false));
-    let service = {
-        let shared = shared.clone();
-        let closing = closing.clone();
-        service_fn(
-            move |request: hyper::Request<Incoming>| -> Pin<
-                Box<dyn Future<Output = Result<hyper::Response<DirectBody>, Infallible>> + Send>,
-            > {
-                let app = app.clone();
-                let shared = shared.clone();
-                let closing = closing.clone();
-                let cold = first.swap(false, Ordering::Relaxed);
-                Box::pin(
-                    async move { Ok(handle(&app, &shared, slot, cold, &closing, request).await) },
-                )
-            },
-        )
-    };
+    local.closing.store(false, Ordering::Release);
+    let first = AtomicBool::new(cold);
+    let service = service_fn(
+        move |request: hyper::Request<Incoming>| -> Pin<
+            Box<dyn Future<Output = Result<hyper::Response<DirectBody>, Infallible>> + Send>,
+        > {
+            let cold = first.swap(false, Ordering::Relaxed);
+            Box::pin(async move { Ok(handle(app, shared, slot, cold, request).await) })
+        },
+    );
     let io = DirectIo {
         stream,
         head,
-        shared: shared.clone(),
+        shared,
         slot,
     };
     let mut connection = http1::Builder::new()
@@ -162,7 +156,7 @@ async fn run<H: Handler>(
     if shared.slots.get(slot) == TIMED_OUT {
         return Ok(End::TimedOut);
     }
-    if result.is_err() || closing.load(Ordering::Acquire) {
+    if result.is_err() || local.closing.load(Ordering::Acquire) {
         return Ok(End::Close);
     }
     let parts = connection.into_parts();
@@ -175,20 +169,23 @@ async fn run<H: Handler>(
 /// One request on a direct connection: what the runner's proxy would do around the invocation.
 async fn handle<H: Handler>(
     app: &App<H>,
-    shared: &Arc<Shared>,
+    shared: &'static Shared,
     slot: usize,
     cold: bool,
-    closing: &AtomicBool,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<DirectBody> {
     let started = Instant::now();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let started_ms = shared.clock.ms_at(started);
-    let started_unix_ms = unix_ms();
+    let started_unix_ms = since_epoch.as_millis() as u64;
+    let local = shared.slots.local(slot);
     let (mut parts, body) = request.into_parts();
     parts.uri = match route(parts.uri.path_and_query(), &shared.function_id) {
         Ok(uri) => uri,
         Err(message) => {
-            closing.store(true, Ordering::Release);
+            local.closing.store(true, Ordering::Release);
             return misdirected(&message);
         }
     };
@@ -202,10 +199,9 @@ async fn handle<H: Handler>(
     for name in platform {
         parts.headers.remove(name);
     }
-    let id = ExecutionId::new();
+    let id = ExecutionId::starting_at(since_epoch);
     parts.headers.insert(EXECUTION_ID, id.header_value());
 
-    let local = shared.slots.local(slot);
     shared.slots.set(slot, REQUEST);
     local.last_active_ms.store(started_ms, Ordering::Release);
     if let Some(watched) = local
@@ -240,7 +236,7 @@ async fn handle<H: Handler>(
         _ => None,
     };
     let finish = Finish {
-        shared: shared.clone(),
+        shared,
         slot,
         execution_id: id,
         status: head.status.as_u16(),
@@ -258,9 +254,10 @@ async fn handle<H: Handler>(
     )
 }
 
-/// `x-ignite-duration-ms`: milliseconds with two decimals (integer formatting: this runs per request).
+/// `x-ignite-duration-ms`: milliseconds with two decimals (integer formatting, in u64: this runs
+/// per request).
 fn milliseconds(elapsed: std::time::Duration) -> HeaderValue {
-    let hundredths = elapsed.as_micros() / 10;
+    let hundredths = elapsed.as_secs() * 100_000 + u64::from(elapsed.subsec_nanos() / 10_000);
     let mut whole = itoa::Buffer::new();
     let mut fraction = itoa::Buffer::new();
     let fraction = fraction.format(hundredths % 100);
@@ -369,7 +366,7 @@ fn error_message(body: &Bytes, status: StatusCode) -> String {
 
 /// What is recorded when an answer is complete (or abandoned).
 struct Finish {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
     slot: usize,
     execution_id: ExecutionId,
     status: u16,
@@ -381,7 +378,7 @@ struct Finish {
 
 impl Finish {
     fn run(self, complete: bool) {
-        let shared = &self.shared;
+        let shared = self.shared;
         let local = shared.slots.local(self.slot);
         {
             // Under the watchdog's lock: it may be answering for this request right now.
@@ -473,7 +470,7 @@ impl Drop for DirectBody {
 struct DirectIo {
     stream: TcpStream,
     head: Bytes,
-    shared: Arc<Shared>,
+    shared: &'static Shared,
     slot: usize,
 }
 

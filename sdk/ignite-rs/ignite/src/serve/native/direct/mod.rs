@@ -108,29 +108,25 @@ impl Clock {
 
     /// `instant` on this clock (an instant already read: reading the clock costs, per request).
     pub(super) fn ms_at(&self, instant: Instant) -> u64 {
-        instant.saturating_duration_since(self.0).as_millis() as u64 + 1
+        let since = instant.saturating_duration_since(self.0);
+        // u64 arithmetic: `as_millis` is u128 (a 128-bit division per call).
+        since.as_secs() * 1000 + u64::from(since.subsec_millis()) + 1
     }
 }
 
-/// Milliseconds since the Unix epoch (when an invocation started, for its report).
-pub(super) fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// What the direct connections of this process share.
+/// What the direct connections of this process share. It lives as long as the process (which
+/// exits without dropping it): connections and threads borrow it, no reference is counted per
+/// request.
 pub(super) struct Shared {
     channel: Channel,
     outbox: Outbox,
     slots: Slots,
-    reports: Arc<Reports>,
+    reports: Reports,
     clock: Clock,
     time_limit: Duration,
     release: HeaderValue,
     idle_return: Duration,
-    function_id: Arc<str>,
+    function_id: Box<str>,
     /// True once the process drains (SIGTERM), or the runner says so (`{"type":"drain"}`: the
     /// instance is retired): every connection goes back once its request in flight is answered.
     draining: AtomicBool,
@@ -155,9 +151,9 @@ impl Shared {
         }
     }
 
-    /// Tells the runner several things at once (already encoded).
-    fn tell_lines(&self, lines: &[Vec<u8>]) {
-        if let Err(error) = self.outbox.send_lines(lines) {
+    /// Tells the runner several things at once (lines already encoded).
+    fn tell_encoded(&self, lines: &[u8]) {
+        if let Err(error) = self.outbox.send_encoded(lines) {
             eprintln!("ignite: could not write to the runner's message pipe: {error}");
         }
     }
@@ -165,7 +161,7 @@ impl Shared {
 
 /// The direct mode, once started.
 pub(super) struct Direct {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
 }
 
 impl Direct {
@@ -188,11 +184,11 @@ impl Direct {
         })?;
         let release = HeaderValue::from_str(&config.release)
             .map_err(|_| format!("IGNITE_RELEASE is not a header value: {:?}", config.release))?;
-        let shared = Arc::new(Shared {
+        let shared: &'static Shared = Box::leak(Box::new(Shared {
             channel,
             outbox,
             slots,
-            reports: Arc::new(Reports::default()),
+            reports: Reports::default(),
             clock: Clock(Instant::now()),
             time_limit: config.time_limit,
             release,
@@ -201,7 +197,9 @@ impl Direct {
             draining: AtomicBool::new(false),
             open: AtomicUsize::new(0),
             none_open: Notify::new(),
-        });
+        }));
+        // Like `shared`: one reference for the life of the process, none counted per request.
+        let app: &'static App<H> = Box::leak(Box::new(app));
         let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name.to_string())
@@ -209,15 +207,12 @@ impl Direct {
                 .map(drop)
                 .map_err(|error| format!("could not start the {name} thread: {error}"))
         };
-        let receiver = shared.clone();
         spawn(
             "ignite-direct",
-            Box::new(move || receive(receiver, app, runtime)),
+            Box::new(move || receive(shared, app, runtime)),
         )?;
-        let watched = shared.clone();
-        spawn("ignite-watchdog", Box::new(move || watchdog::run(&watched)))?;
-        let reported = shared.clone();
-        spawn("ignite-reports", Box::new(move || reports::run(&reported)))?;
+        spawn("ignite-watchdog", Box::new(move || watchdog::run(shared)))?;
+        spawn("ignite-reports", Box::new(move || reports::run(shared)))?;
         Ok(Direct { shared })
     }
 
@@ -228,12 +223,16 @@ impl Direct {
         while self.shared.open.load(Ordering::SeqCst) > 0 {
             self.shared.none_open.notified().await;
         }
-        reports::flush(&self.shared);
+        reports::flush(self.shared);
     }
 }
 
 /// The channel's reader: each handed-over socket becomes a connection task.
-fn receive<H: Handler>(shared: Arc<Shared>, app: Arc<App<H>>, runtime: tokio::runtime::Handle) {
+fn receive<H: Handler>(
+    shared: &'static Shared,
+    app: &'static App<H>,
+    runtime: tokio::runtime::Handle,
+) {
     let _context = runtime.enter();
     let result = shared.channel.receive(|message, fd| {
         let fd = match (message.get("type").and_then(Value::as_str), fd) {
@@ -247,7 +246,7 @@ fn receive<H: Handler>(shared: Arc<Shared>, app: Arc<App<H>>, runtime: tokio::ru
         match Handover::parse(&message, fd, shared.slots.len()) {
             Ok(handover) => {
                 shared.open.fetch_add(1, Ordering::SeqCst);
-                runtime.spawn(connection::serve(app.clone(), shared.clone(), handover));
+                runtime.spawn(connection::serve(app, shared, handover));
             }
             Err(error) => eprintln!("ignite: refused a connection from the runner: {error}"),
         }

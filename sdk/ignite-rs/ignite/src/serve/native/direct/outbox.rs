@@ -25,17 +25,14 @@ impl Outbox {
 
     /// Writes one message (a line of JSON).
     pub(super) fn send<T: Serialize + ?Sized>(&self, message: &T) -> io::Result<()> {
-        self.send_lines(&[serde_json::to_vec(message).map_err(io::Error::other)?])
+        let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.send_encoded(&line)
     }
 
-    /// Writes messages already encoded (a JSON value each), together.
-    pub(super) fn send_lines(&self, lines: &[Vec<u8>]) -> io::Result<()> {
-        let mut bytes = Vec::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
-        for line in lines {
-            bytes.extend_from_slice(line);
-            bytes.push(b'\n');
-        }
+    /// Writes lines already encoded (each a JSON value and its newline), in one piece.
+    pub(super) fn send_encoded(&self, lines: &[u8]) -> io::Result<()> {
         let mut pipe = self.pipe.lock().unwrap_or_else(|e| e.into_inner());
-        pipe.write_all(&bytes)
+        pipe.write_all(lines)
     }
 }

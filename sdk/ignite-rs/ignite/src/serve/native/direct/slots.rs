@@ -49,6 +49,8 @@ pub(super) struct SlotLocal {
     /// connection. `nudged`: a wake-up is pending (the watchdog does not repeat it).
     pub(super) wake: Notify,
     pub(super) nudged: AtomicBool,
+    /// The connection's caller asked for another function (421): it closes once that is answered.
+    pub(super) closing: AtomicBool,
 }
 
 /// The connection as the watchdog sees it: its own copy of the descriptor (so that a number the
