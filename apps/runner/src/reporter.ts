@@ -24,7 +24,7 @@ type Entry =
   | { field: 'reports'; reports: InvocationReport[] }
   | { field: 'direct'; appId: string; releaseId: string; report: Buffer; count: number };
 
-/** Most entries sent in one round trip. */
+/** Most entries sent at once. */
 const ENTRIES_PER_SEND = 32;
 
 const sizeOf = (entry: Entry) => (entry.field === 'reports' ? entry.reports.length : entry.count);
@@ -124,35 +124,37 @@ export class InvocationReporter {
     if (this.pending.length > 0) this.schedule(ok ? this.flushIntervalMs : 1_000);
   }
 
-  /** Up to `ENTRIES_PER_SEND` entries in one round trip; false if Redis refused them (they go back to the front of the queue). */
+  /**
+   * Up to `ENTRIES_PER_SEND` entries, each its own command, sent together; false if Redis refused
+   * any (those go back to the front of the queue, the others are stored). Not a pipeline: ioredis
+   * copies a pipeline's commands into one more buffer, and a program's batch is hundreds of KB —
+   * the runner's garbage collector ran in proportion to the bytes it copied.
+   */
   private async send(): Promise<boolean> {
     const entries = this.pending.splice(0, ENTRIES_PER_SEND);
-    const count = entries.reduce((sum, entry) => sum + sizeOf(entry), 0);
-    this.pendingReports -= count;
-    try {
-      const pipeline = this.options.redis.pipeline();
-      for (const entry of entries) {
-        const trim = ['MAXLEN', '~', this.maxLength, '*'] as const;
-        if (entry.field === 'reports') pipeline.xadd(this.stream, ...trim, invocationStreamFields.batch, JSON.stringify(entry.reports));
-        else {
-          const { direct, app, release } = invocationStreamFields;
-          pipeline.xadd(this.stream, ...trim, direct, entry.report, app, entry.appId, release, entry.releaseId);
-        }
-      }
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error !== null)?.[0];
-      if (failed) throw failed;
-    } catch (error) {
-      const now = Date.now();
-      if (now - this.lastFailureLog > 10_000) {
-        this.lastFailureLog = now;
-        this.options.logger.warn({ err: error, pending: this.pendingReports + count }, 'could not send invocation reports; will retry');
-      }
-      this.pending = entries.concat(this.pending);
-      this.pendingReports += count;
-      this.trim();
-      return false;
+    this.pendingReports -= entries.reduce((sum, entry) => sum + sizeOf(entry), 0);
+    const outcomes = await Promise.allSettled(entries.map((entry) => this.append(entry)));
+    const refused = entries.filter((_, i) => outcomes[i]!.status === 'rejected');
+    if (refused.length === 0) return true;
+    this.pending = refused.concat(this.pending);
+    this.pendingReports += refused.reduce((sum, entry) => sum + sizeOf(entry), 0);
+    const now = Date.now();
+    if (now - this.lastFailureLog > 10_000) {
+      this.lastFailureLog = now;
+      const error = outcomes.find((outcome) => outcome.status === 'rejected')?.reason;
+      this.options.logger.warn({ err: error, pending: this.pendingReports }, 'could not send invocation reports; will retry');
     }
-    return true;
+    this.trim();
+    return false;
+  }
+
+  /** One stream entry (trimmed to about `maxLength` entries). */
+  private append(entry: Entry): Promise<unknown> {
+    const { redis } = this.options;
+    if (entry.field === 'reports') {
+      return redis.xadd(this.stream, 'MAXLEN', '~', this.maxLength, '*', invocationStreamFields.batch, JSON.stringify(entry.reports));
+    }
+    const { direct, app, release } = invocationStreamFields;
+    return redis.xadd(this.stream, 'MAXLEN', '~', this.maxLength, '*', direct, entry.report, app, entry.appId, release, entry.releaseId);
   }
 }
