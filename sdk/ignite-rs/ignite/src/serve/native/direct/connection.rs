@@ -2,7 +2,6 @@
 //! process drains; then given back to the runner (or closed).
 
 use std::convert::Infallible;
-use std::future::{poll_fn, Future};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
@@ -115,14 +114,10 @@ async fn run<H: Handler>(
 
     local.closing.store(false, Ordering::Release);
     let first = AtomicBool::new(cold);
-    let service = service_fn(
-        move |request: hyper::Request<Incoming>| -> Pin<
-            Box<dyn Future<Output = Result<hyper::Response<DirectBody>, Infallible>> + Send>,
-        > {
-            let cold = first.swap(false, Ordering::Relaxed);
-            Box::pin(async move { Ok(handle(app, shared, slot, cold, request).await) })
-        },
-    );
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let cold = first.swap(false, Ordering::Relaxed);
+        async move { Ok::<_, Infallible>(handle(app, shared, slot, cold, request).await) }
+    });
     let io = DirectIo {
         stream,
         head,
@@ -147,9 +142,12 @@ async fn run<H: Handler>(
             Pin::new(&mut connection).graceful_shutdown();
             shutting_down = true;
         }
+        // Polled as a plain future (not `poll_without_shutdown`, which needs an `Unpin` service
+        // future: a box per request); its final shutdown reaches `DirectIo`, which leaves the
+        // socket as it is.
         tokio::select! {
             biased;
-            result = poll_fn(|cx| connection.poll_without_shutdown(cx)) => break result,
+            result = &mut connection => break result,
             () = local.wake.notified(), if !shutting_down => {}
         }
     };
@@ -538,8 +536,10 @@ impl AsyncWrite for DirectIo {
         flushed
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+    /// Nothing: when hyper is done with the connection it goes back to the runner, or [`serve`]
+    /// shuts it down for both sides (every copy of the descriptor).
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
