@@ -241,7 +241,14 @@ describe('compile worker, end to end with cargo', () => {
 
       const port = 20000 + Math.floor(Math.random() * 20000);
       const jco = join(repoRoot, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
-      const server = spawn(process.execPath, [jco, 'serve', '--port', String(port), '--host', '127.0.0.1', artifact], { stdio: 'ignore' });
+      // `jco serve` runs the component in a child process of its own, from files in a temporary
+      // directory: its own process group (all of it is killed) and a TMPDIR this test removes.
+      const jcoTmp = mkdtempSync(join(tmpdir(), 'ignite-jco-serve-'));
+      const server = spawn(process.execPath, [jco, 'serve', '--port', String(port), '--host', '127.0.0.1', artifact], {
+        stdio: 'ignore',
+        detached: true,
+        env: { ...process.env, TMPDIR: jcoTmp },
+      });
       try {
         const answer = await waitFor(
           async () => {
@@ -257,7 +264,8 @@ describe('compile worker, end to end with cargo', () => {
         );
         expect(answer).toEqual({ status: 200, json: { message: 'hi there', execution_id: 'exec-wasm-1', function_id: 'org/hello' } });
       } finally {
-        server.kill('SIGKILL');
+        process.kill(-server.pid!, 'SIGKILL');
+        rmSync(jcoTmp, { recursive: true, force: true });
       }
     });
 
