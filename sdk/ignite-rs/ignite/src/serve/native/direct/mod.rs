@@ -182,8 +182,11 @@ impl Direct {
                 config.slots_path.display()
             )
         })?;
-        let release = HeaderValue::from_str(&config.release)
+        HeaderValue::from_str(&config.release)
             .map_err(|_| format!("IGNITE_RELEASE is not a header value: {:?}", config.release))?;
+        // Static (the text leaked once): each response's copy is a pointer, where a shared value
+        // would count references from every worker thread.
+        let release = HeaderValue::from_static(Box::leak(config.release.into_boxed_str()));
         let shared: &'static Shared = Box::leak(Box::new(Shared {
             channel,
             outbox,
