@@ -81,7 +81,8 @@ describe('InvocationReporter', () => {
     });
     for (let i = 0; i < 20; i++) reporter.report(ownReport(200));
     reporter.reportDirect(randomUUID(), randomUUID(), directLine([randomUUID()]), 10);
-    // A send was tried and refused: nothing was dropped while within the bound.
+    // The first send is refused at once (no offline queue) and its entries go back to the queue;
+    // within the bound nothing is dropped.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await metrics.registry.getSingleMetricAsString('ignite_runner_reports_dropped_total')).toMatch(/ 0$/m);
     // Past the bound the oldest entry (10 reports) goes.

@@ -50,7 +50,7 @@ export const DirectReportsMessageSchema = z
   });
 
 /**
- * The line a program writes for its `reports` message starts with this (serde writes `type`
+ * The line a program writes for its `reports` message starts with this (the SDK writes `type`
  * first): the runner records such a line without parsing it.
  */
 export const DIRECT_REPORTS_LINE_PREFIX = '{"type":"reports",';

@@ -26,7 +26,7 @@ use tokio::net::TcpStream;
 
 use super::reports::{ExecutionId, Report};
 use super::slots::{InFlight, Watched, DONE, IDLE, REQUEST, RESPONDING, TIMED_OUT};
-use super::{Handover, Shared};
+use super::{whole_ms, Handover, Shared};
 use crate::handler::Handler;
 use crate::invoke::{App, EXECUTION_ID};
 use crate::response::APPLICATION_JSON;
@@ -177,7 +177,7 @@ async fn handle<H: Handler>(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let started_ms = shared.clock.ms_at(started);
-    let started_unix_ms = since_epoch.as_millis() as u64;
+    let started_unix_ms = whole_ms(since_epoch);
     let local = shared.slots.local(slot);
     let (mut parts, body) = request.into_parts();
     parts.uri = match route(parts.uri.path_and_query(), &shared.function_id) {
@@ -215,10 +215,9 @@ async fn handle<H: Handler>(
             cold,
         });
     }
-    local.deadline_ms.store(
-        started_ms + shared.time_limit.as_millis() as u64,
-        Ordering::Release,
-    );
+    local
+        .deadline_ms
+        .store(started_ms + whole_ms(shared.time_limit), Ordering::Release);
 
     let response = super::super::handle(app, hyper::Request::from_parts(parts, body)).await;
     let (mut head, body) = response.into_parts();

@@ -108,10 +108,14 @@ impl Clock {
 
     /// `instant` on this clock (an instant already read: reading the clock costs, per request).
     pub(super) fn ms_at(&self, instant: Instant) -> u64 {
-        let since = instant.saturating_duration_since(self.0);
-        // u64 arithmetic: `as_millis` is u128 (a 128-bit division per call).
-        since.as_secs() * 1000 + u64::from(since.subsec_millis()) + 1
+        whole_ms(instant.saturating_duration_since(self.0)) + 1
     }
+}
+
+/// `duration` in whole milliseconds, in u64 arithmetic (`as_millis` is u128: a 128-bit division,
+/// and this runs several times per request).
+pub(super) fn whole_ms(duration: Duration) -> u64 {
+    duration.as_secs() * 1000 + u64::from(duration.subsec_millis())
 }
 
 /// What the direct connections of this process share. It lives as long as the process (which
