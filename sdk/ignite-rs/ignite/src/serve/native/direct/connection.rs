@@ -130,14 +130,15 @@ async fn run<H: Handler>(
     let idle_ms = shared.idle_return.as_millis() as u64;
     let mut shutting_down = false;
     let result = loop {
+        // Before what a nudge is about is read: a nudge from now on is not lost.
+        local.checked();
         let idle = shared.slots.get(slot) == IDLE
             && shared
                 .clock
                 .now_ms()
                 .saturating_sub(local.last_active_ms.load(Ordering::Acquire))
                 >= idle_ms;
-        local.nudged.store(false, Ordering::Release);
-        if !shutting_down && (idle || shared.draining.load(Ordering::Acquire)) {
+        if !shutting_down && (idle || shared.draining.load(Ordering::SeqCst)) {
             // Answers what is in flight (with `connection: close`), then ends without closing the socket.
             Pin::new(&mut connection).graceful_shutdown();
             shutting_down = true;
@@ -148,7 +149,7 @@ async fn run<H: Handler>(
         tokio::select! {
             biased;
             result = &mut connection => break result,
-            () = local.wake.notified(), if !shutting_down => {}
+            () = local.nudged(), if !shutting_down => {}
         }
     };
     if shared.slots.get(slot) == TIMED_OUT {
@@ -239,6 +240,7 @@ async fn handle<H: Handler>(
         status: head.status.as_u16(),
         error,
         started,
+        started_ms,
         started_unix_ms,
         cold,
     };
@@ -372,6 +374,8 @@ struct Finish {
     status: u16,
     error: Option<String>,
     started: Instant,
+    /// `started` on [`super::Clock`].
+    started_ms: u64,
     started_unix_ms: u64,
     cold: bool,
 }
@@ -394,10 +398,10 @@ impl Finish {
         if complete && !shared.slots.advance(self.slot, RESPONDING, DONE) {
             shared.slots.advance(self.slot, REQUEST, DONE);
         }
-        let now = Instant::now();
+        let duration = self.started.elapsed();
         local
             .last_active_ms
-            .store(shared.clock.ms_at(now), Ordering::Release);
+            .store(self.started_ms + whole_ms(duration), Ordering::Release);
         let (status, error) = if complete {
             (self.status, self.error)
         } else {
@@ -409,7 +413,7 @@ impl Finish {
         shared.reports.push(Report {
             execution_id: self.execution_id,
             status,
-            duration: now.saturating_duration_since(self.started),
+            duration,
             cold: self.cold,
             at_unix_ms: self.started_unix_ms,
             error,

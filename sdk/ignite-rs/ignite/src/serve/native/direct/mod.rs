@@ -142,9 +142,11 @@ pub(super) struct Shared {
 impl Shared {
     /// Every connection goes back to the runner once its request in flight is answered.
     fn drain(&self) {
-        self.draining.store(true, Ordering::Release);
+        // SeqCst, as the nudge and a connection's check: a connection that missed the nudge
+        // (its flag reset after it) reads `draining` after it.
+        self.draining.store(true, Ordering::SeqCst);
         for slot in 0..self.slots.len() {
-            self.slots.local(slot).wake.notify_one();
+            self.slots.local(slot).nudge();
         }
     }
 
@@ -195,7 +197,8 @@ impl Direct {
             channel,
             outbox,
             slots,
-            reports: Reports::default(),
+            // The runtime's workers and the watchdog report invocations.
+            reports: Reports::new(runtime.metrics().num_workers() + 1),
             clock: Clock(Instant::now()),
             time_limit: config.time_limit,
             release,

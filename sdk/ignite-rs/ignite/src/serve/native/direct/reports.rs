@@ -1,8 +1,8 @@
 //! Invocation reports for the runner, sent in batches off the request path.
 //!
-//! Each direct invocation adds one packed record to the batch being gathered; a thread sends the
-//! batch every [`FLUSH_INTERVAL`] (sooner once [`BATCH`] records wait) as two lines, written at
-//! once: `{"type":"summary","count":n,"statuses":{"200":n,…},"cold":k,"seconds":total}` (what the
+//! Each direct invocation adds one packed record to its thread's batch; a thread sends them all
+//! every [`FLUSH_INTERVAL`] (sooner once a batch holds [`BATCH`] records) as two lines, written
+//! at once: `{"type":"summary","count":n,"statuses":{"200":n,…},"cold":k,"seconds":total}` (what the
 //! runner's metrics need), then `{"type":"reports","packed":"<base64 of the records>"}`, which
 //! the runner records without reading it; the API unpacks and validates each record as it stores
 //! them (`unpackDirectReports` in @ignite/contracts).
@@ -21,7 +21,9 @@
 //! | 1 | flags: 1 = cold, 2 = an error follows |
 //! | 2 + n | with flag 2: the error message's length n, then its UTF-8 bytes (n ≤ [`MAX_ERROR_BYTES`]) |
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -37,7 +39,7 @@ use super::Shared;
 /// about 2 µs of CPU per invocation, packed ones 8192 every 200 ms about 1 µs (bench/runner);
 /// 16384 every 500 ms did not lower it further (what is left goes with the bytes it copies).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
-/// Records per batch at most (a line of about 340 KiB).
+/// A thread's batch this full is sent at once, with the others (a line of about 340 KiB each).
 const BATCH: usize = 8192;
 /// An error message longer than this is cut (at a character boundary).
 const MAX_ERROR_BYTES: usize = 4096;
@@ -163,6 +165,22 @@ impl Default for Batch {
 }
 
 impl Batch {
+    /// Adds `other`'s records and counts to these.
+    fn merge(&mut self, other: Batch) {
+        if self.summary.count == 0 {
+            *self = other;
+            return;
+        }
+        self.records.extend_from_slice(&other.records);
+        let (summary, other) = (&mut self.summary, other.summary);
+        summary.count += other.count;
+        for (status, count) in other.statuses {
+            *summary.statuses.entry(status).or_insert(0) += count;
+        }
+        summary.cold += other.cold;
+        summary.seconds += other.seconds;
+    }
+
     fn add(&mut self, report: &Report) {
         report.pack_into(&mut self.records);
         let summary = &mut self.summary;
@@ -194,37 +212,83 @@ impl Batch {
     }
 }
 
-/// The records not sent yet.
-#[derive(Default)]
+/// The records not sent yet: a batch per thread that reports (each on cache lines of its own), so
+/// that the worker threads serving direct requests never wait for, or take the memory of, a lock
+/// another one just held — one shared batch was written from both cores on every request.
 pub(super) struct Reports {
-    batch: Mutex<Batch>,
-    full: Condvar,
+    shards: Box<[Shard]>,
+    /// A shard reached [`BATCH`]: the sending thread sends without waiting for the interval.
+    full: Mutex<bool>,
+    filled: Condvar,
+}
+
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(Mutex<Batch>);
+
+/// Threads take shards in turn, once each.
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 impl Reports {
-    pub(super) fn push(&self, report: Report) {
-        let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        batch.add(&report);
-        if batch.summary.count == BATCH {
-            self.full.notify_one();
+    /// Room for `threads` reporting threads without sharing a batch (more share, still correct).
+    pub(super) fn new(threads: usize) -> Reports {
+        Reports {
+            shards: (0..threads.max(1)).map(|_| Shard::default()).collect(),
+            full: Mutex::new(false),
+            filled: Condvar::new(),
         }
+    }
+
+    fn shard(&self) -> &Mutex<Batch> {
+        let index = SHARD.with(|shard| {
+            shard.get().unwrap_or_else(|| {
+                let index = NEXT_SHARD.fetch_add(1, Ordering::Relaxed);
+                shard.set(Some(index));
+                index
+            })
+        });
+        &self.shards[index % self.shards.len()].0
+    }
+
+    pub(super) fn push(&self, report: Report) {
+        let full = {
+            let mut batch = self.shard().lock().unwrap_or_else(|e| e.into_inner());
+            batch.add(&report);
+            batch.summary.count == BATCH
+        };
+        if full {
+            *self.full.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            self.filled.notify_one();
+        }
+    }
+
+    /// Everything gathered so far, as one batch.
+    fn take(&self) -> Batch {
+        let mut all = Batch::default();
+        for shard in &self.shards {
+            all.merge(std::mem::take(
+                &mut *shard.0.lock().unwrap_or_else(|e| e.into_inner()),
+            ));
+        }
+        all
     }
 }
 
 /// The sending thread.
 pub(super) fn run(shared: &Shared) {
+    let reports = &shared.reports;
     loop {
         {
-            let batch = shared
-                .reports
-                .batch
-                .lock()
+            let full = reports.full.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut full, _) = reports
+                .filled
+                .wait_timeout_while(full, FLUSH_INTERVAL, |full| !*full)
                 .unwrap_or_else(|e| e.into_inner());
-            let _unused = shared
-                .reports
-                .full
-                .wait_timeout_while(batch, FLUSH_INTERVAL, |batch| batch.summary.count < BATCH)
-                .unwrap_or_else(|e| e.into_inner());
+            *full = false;
         }
         flush(shared);
     }
@@ -232,13 +296,7 @@ pub(super) fn run(shared: &Shared) {
 
 /// Sends what has gathered, now.
 pub(super) fn flush(shared: &Shared) {
-    let batch = std::mem::take(
-        &mut *shared
-            .reports
-            .batch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()),
-    );
+    let batch = shared.reports.take();
     if batch.summary.count == 0 {
         return;
     }
@@ -311,6 +369,31 @@ mod tests {
         assert!(cut.len() <= MAX_ERROR_BYTES && cut.len() > MAX_ERROR_BYTES - 2);
         assert!(cut.chars().all(|c| c == 'é'));
         assert_eq!(cut_to_limit("short"), "short");
+    }
+
+    #[test]
+    fn reports_from_several_threads_are_sent_as_one_batch() {
+        let reports = Reports::new(2);
+        std::thread::scope(|scope| {
+            for status in [200, 200, 500] {
+                let reports = &reports;
+                scope.spawn(move || {
+                    for _ in 0..10 {
+                        reports.push(report(status, status == 500, None));
+                    }
+                });
+            }
+        });
+        let batch = reports.take();
+        assert_eq!(batch.summary.count, 30);
+        assert_eq!(batch.records.len(), 31 * 30);
+        assert_eq!(
+            batch.summary.statuses,
+            BTreeMap::from([(200, 20), (500, 10)])
+        );
+        assert_eq!(batch.summary.cold, 10);
+        assert!((batch.summary.seconds - 30.0 * 0.001_234).abs() < 1e-9);
+        assert_eq!(reports.take().summary.count, 0, "taken once");
     }
 
     #[test]

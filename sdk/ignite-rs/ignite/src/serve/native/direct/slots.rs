@@ -10,13 +10,16 @@
 #![allow(unsafe_code)]
 
 use std::fs::OpenOptions;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 
-use tokio::sync::Notify;
+use atomic_waker::AtomicWaker;
 
 /// Between requests (or before the first one): the runner may route the connection again.
 pub(super) const IDLE: u32 = 0;
@@ -35,8 +38,11 @@ pub(super) struct Slots {
     local: Vec<SlotLocal>,
 }
 
-/// A slot's private part.
+/// A slot's private part. Aligned to its own cache lines (two: adjacent lines are fetched in
+/// pairs): each connection's task writes its slot on every request, from whichever worker
+/// thread runs it, and neighbours sharing a line would take it from each other's cores.
 #[derive(Default)]
+#[repr(align(128))]
 pub(super) struct SlotLocal {
     /// When the request in progress must be answered, in ms since [`super::Clock`]'s start (0: none).
     pub(super) deadline_ms: AtomicU64,
@@ -44,11 +50,10 @@ pub(super) struct SlotLocal {
     pub(super) watch: Mutex<Option<Watched>>,
     /// Clock ms of the last request start or answer end (idle connections go back to the runner).
     pub(super) last_active_ms: AtomicU64,
-    /// Wakes the connection's task to check whether it should go back to the runner (idle too
-    /// long, or the process drains): the watchdog thread does it, so there is no timer per
-    /// connection. `nudged`: a wake-up is pending (the watchdog does not repeat it).
-    pub(super) wake: Notify,
-    pub(super) nudged: AtomicBool,
+    /// The connection's task, and whether it was asked to check if it should go back to the
+    /// runner (idle too long, or the process drains): see [`SlotLocal::nudge`].
+    wake: AtomicWaker,
+    nudged: AtomicBool,
     /// The connection's caller asked for another function (421): it closes once that is answered.
     pub(super) closing: AtomicBool,
 }
@@ -67,6 +72,45 @@ pub(super) struct InFlight {
     pub(super) started_ms: u64,
     pub(super) started_unix_ms: u64,
     pub(super) cold: bool,
+}
+
+impl SlotLocal {
+    /// Wakes the connection's task to check whether it should go back to the runner: the
+    /// watchdog thread does it (so there is no timer per connection), and a drain. Not repeated
+    /// while a nudge is pending; an unused slot's nudge is only a flag.
+    pub(super) fn nudge(&self) {
+        if !self.nudged.swap(true, Ordering::SeqCst) {
+            self.wake.wake();
+        }
+    }
+
+    /// Forgets the pending nudge: the task checks now.
+    pub(super) fn checked(&self) {
+        self.nudged.store(false, Ordering::SeqCst);
+    }
+
+    /// Ready once nudged. Polled with the connection on every wake-up of its task: a flag and a
+    /// waker slot (two uncontended atomic operations), where a `Notify` took a lock each time.
+    pub(super) fn nudged(&self) -> Nudged<'_> {
+        Nudged(self)
+    }
+}
+
+/// See [`SlotLocal::nudged`].
+pub(super) struct Nudged<'a>(&'a SlotLocal);
+
+impl Future for Nudged<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Registered before the flag is read: a nudge after the read wakes this waker.
+        self.0.wake.register(cx.waker());
+        if self.0.nudged.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
 }
 
 impl Slots {

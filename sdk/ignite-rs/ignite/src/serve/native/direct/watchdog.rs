@@ -33,12 +33,11 @@ pub(super) fn run(shared: &Shared) {
                 expire(shared, slot);
             }
             // An idle connection holds an instance slot in the runner: its task gives it back
-            // (it checks again; an unused slot's wake-up is only a stored permit).
+            // (it checks again).
             if shared.slots.get(slot) == IDLE
                 && now.saturating_sub(local.last_active_ms.load(Ordering::Acquire)) >= idle_ms
-                && !local.nudged.swap(true, Ordering::AcqRel)
             {
-                local.wake.notify_one();
+                local.nudge();
             }
         }
     }
