@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { channels, type InvocationReport, packDirectReport, readInvocationStreamEntry } from '@ignite/contracts';
+import { channels, executionIdAt, type InvocationReport, packDirectReport, readInvocationStreamEntry } from '@ignite/contracts';
 import { createRedis } from '@ignite/service-kit';
 import { testRedisUrl, uniqueName } from '@ignite/testing';
 import type { Redis } from 'ioredis';
@@ -25,8 +25,8 @@ function ownReport(statusCode: number): InvocationReport {
 
 /** A program's `reports` line as the SDK writes it. */
 function directLine(executionIds: string[]): Buffer {
-  const records = Buffer.concat(executionIds.map((e, i) => packDirectReport({ e, t: 1_796_300_000_000 + i, d: 0.5, s: 200 })));
-  return Buffer.from(JSON.stringify({ type: 'reports', packed: records.toString('base64') }));
+  const records = Buffer.concat(executionIds.map((e) => packDirectReport({ e, d: 0.5, s: 200 })));
+  return Buffer.from(JSON.stringify({ type: 'reports', records: records.toString('base64') }));
 }
 
 describe('InvocationReporter', () => {
@@ -44,7 +44,7 @@ describe('InvocationReporter', () => {
     for (const report of own) reporter.report(report);
     const appId = randomUUID();
     const releaseId = randomUUID();
-    const directIds = [randomUUID(), randomUUID()];
+    const directIds = [executionIdAt(Date.now()), executionIdAt(Date.now())];
     reporter.reportDirect(appId, releaseId, directLine(directIds), directIds.length);
     await reporter.close();
 
@@ -80,7 +80,7 @@ describe('InvocationReporter', () => {
       maxPending: 30,
     });
     for (let i = 0; i < 20; i++) reporter.report(ownReport(200));
-    reporter.reportDirect(randomUUID(), randomUUID(), directLine([randomUUID()]), 10);
+    reporter.reportDirect(randomUUID(), randomUUID(), directLine([executionIdAt(Date.now())]), 10);
     // The first send is refused at once (no offline queue) and its entries go back to the queue;
     // within the bound nothing is dropped.
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { validateEach } from './validate-each';
 
@@ -21,32 +22,37 @@ export type DirectReport = z.infer<typeof DirectReportSchema>;
 /** Most reports in one message. */
 const MAX_REPORTS = 10_000;
 /**
- * Where a packed record's fields start (little-endian): execution id (16 bytes, a UUID), start
- * (u64, ms since the Unix epoch), duration (u32, µs), HTTP status (u16), flags (u8); with the
- * error flag, the error's length (u16) and its UTF-8 bytes follow. The SDK's side:
+ * Where a record's fields start (little-endian): execution id (16 bytes, a UUIDv7: its
+ * millisecond is the invocation's start), duration (u32, µs), HTTP status (u16), flags (u8); with
+ * the error flag, the error's length (u16) and its UTF-8 bytes follow. The SDK's side:
  * sdk/ignite-rs/ignite/src/serve/native/direct/reports.rs.
  */
-const FIELD = { id: 0, startLow: 16, startHigh: 20, duration: 24, status: 28, flags: 30, error: 31 } as const;
-/** A packed record without its error. */
-const RECORD_BYTES = FIELD.error;
+const RECORD = { id: 0, duration: 16, status: 20, flags: 22, error: 23 } as const;
+/**
+ * The records of earlier SDKs (until 2026-12-03: `packed`): the start as a field of its own (u64, ms
+ * since the Unix epoch) after the id.
+ */
+const PACKED = { id: 0, startLow: 16, startHigh: 20, duration: 24, status: 28, flags: 30, error: 31 } as const;
+type Layout = typeof RECORD | typeof PACKED;
 const COLD = 1;
 const HAS_ERROR = 2;
 
 /**
  * A program's `reports` message (one line on its message pipe, for every batch of direct
- * invocations), in either form:
- * - `packed`: the records, base64, as the SDK writes them (layout: `FIELD`);
- * - `items`: one JSON object per report, what SDK versions before packed records wrote (still
- *   read: a published artifact keeps the SDK it was built with).
+ * invocations), in one of its forms (a published artifact keeps the SDK it was built with):
+ * - `records`: the records, base64, as the SDK writes them (layout: `RECORD`);
+ * - `packed`: the records of earlier SDKs, which carried the start apart (layout: `PACKED`);
+ * - `items`: one JSON object per report, what SDKs before packed records wrote.
  */
 export const DirectReportsMessageSchema = z
   .object({
     type: z.literal('reports'),
+    records: z.base64().optional(),
     packed: z.base64().optional(),
     items: z.array(z.unknown()).max(MAX_REPORTS).optional(),
   })
-  .refine((message) => (message.packed === undefined) !== (message.items === undefined), {
-    message: 'a reports message has either `packed` or `items`',
+  .refine((message) => [message.records, message.packed, message.items].filter((form) => form !== undefined).length === 1, {
+    message: 'a reports message has one of `records`, `packed` or `items`',
   });
 
 /**
@@ -65,35 +71,44 @@ export interface UnpackedDirectReports {
 export function readDirectReports(message: unknown): UnpackedDirectReports {
   const parsed = DirectReportsMessageSchema.safeParse(message);
   if (!parsed.success) return { reports: [], invalid: [parsed.error.issues] };
-  const { packed, items } = parsed.data;
-  if (packed !== undefined) return unpackDirectReports(Buffer.from(packed, 'base64'));
+  const { records, packed, items } = parsed.data;
+  if (records !== undefined) return unpackDirectReports(Buffer.from(records, 'base64'));
+  if (packed !== undefined) return unpackDirectReports(Buffer.from(packed, 'base64'), PACKED);
   const { valid, invalid } = validateEach(DirectReportSchema, items ?? []);
   return { reports: valid, invalid };
 }
 
 /**
- * Packed records one after the other (layout: `FIELD`), each validated. Records after one that
- * is cut short cannot be found: that one and the rest are reported invalid once.
+ * Records one after the other (`layout`: the SDK's `RECORD`, or the `PACKED` of earlier SDKs),
+ * each validated. Records after one that is cut short cannot be found: that one and the rest
+ * are reported invalid once.
  */
-export function unpackDirectReports(records: Buffer): UnpackedDirectReports {
+export function unpackDirectReports(records: Buffer, layout: Layout = RECORD): UnpackedDirectReports {
   const decoded: unknown[] = [];
+  const field = layout === RECORD ? 'records' : 'packed';
   let unreadable: z.core.$ZodIssue | null = null;
   for (let at = 0; at < records.length && unreadable === null; ) {
-    let end = at + RECORD_BYTES;
-    const flags = end <= records.length ? records[at + FIELD.flags]! : 0;
+    let end = at + layout.error;
+    const flags = end <= records.length ? records[at + layout.flags]! : 0;
     if (flags & HAS_ERROR) end += 2 + (end + 2 <= records.length ? records.readUInt16LE(end) : 0);
-    if (decoded.length === MAX_REPORTS) unreadable = issue(at, `more than ${MAX_REPORTS} reports in one message: the rest is ignored`);
+    if (decoded.length === MAX_REPORTS)
+      unreadable = issue(field, at, `more than ${MAX_REPORTS} reports in one message: the rest is ignored`);
     else if (end > records.length)
-      unreadable = issue(at, `a packed report is cut short: it needs ${end - at} bytes, ${records.length - at} are left`);
-    else
+      unreadable = issue(field, at, `a packed report is cut short: it needs ${end - at} bytes, ${records.length - at} are left`);
+    else {
+      const id = records.subarray(at + layout.id, at + layout.id + 16);
       decoded.push({
-        e: uuidText(records.subarray(at + FIELD.id, at + FIELD.id + 16)),
-        t: records.readUInt32LE(at + FIELD.startLow) + records.readUInt32LE(at + FIELD.startHigh) * 2 ** 32,
-        d: records.readUInt32LE(at + FIELD.duration) / 1000,
-        s: records.readUInt16LE(at + FIELD.status),
+        e: uuidText(id),
+        t:
+          'startLow' in layout
+            ? records.readUInt32LE(at + layout.startLow) + records.readUInt32LE(at + layout.startHigh) * 2 ** 32
+            : v7Start(id),
+        d: records.readUInt32LE(at + layout.duration) / 1000,
+        s: records.readUInt16LE(at + layout.status),
         c: (flags & COLD) !== 0,
-        ...(flags & HAS_ERROR ? { err: records.toString('utf8', at + RECORD_BYTES + 2, end) } : {}),
+        ...(flags & HAS_ERROR ? { err: records.toString('utf8', at + layout.error + 2, end) } : {}),
       });
+    }
     at = end;
   }
   const { valid, invalid } = validateEach(DirectReportSchema, decoded);
@@ -101,27 +116,40 @@ export function unpackDirectReports(records: Buffer): UnpackedDirectReports {
 }
 
 /**
- * One record packed as the SDK packs it (the inverse of `unpackDirectReports`), for what produces
- * direct reports outside a program: tests and tools.
+ * One record as the SDK writes it (the inverse of `unpackDirectReports`), for what produces
+ * direct reports outside a program: tests and tools. Its start is its id's (a UUIDv7, see
+ * `executionIdAt`).
  */
-export function packDirectReport(report: { e: string; t: number; d: number; s: number; c?: boolean; err?: string }): Buffer {
+export function packDirectReport(report: { e: string; d: number; s: number; c?: boolean; err?: string }): Buffer {
   const error = report.err === undefined ? null : Buffer.from(report.err, 'utf8');
-  const record = Buffer.alloc(RECORD_BYTES + (error ? 2 + error.length : 0));
-  Buffer.from(report.e.replaceAll('-', ''), 'hex').copy(record, FIELD.id, 0, 16);
-  record.writeUInt32LE(report.t % 2 ** 32, FIELD.startLow);
-  record.writeUInt32LE(Math.floor(report.t / 2 ** 32), FIELD.startHigh);
-  record.writeUInt32LE(Math.round(report.d * 1000), FIELD.duration);
-  record.writeUInt16LE(report.s, FIELD.status);
-  record[FIELD.flags] = (report.c ? COLD : 0) | (error ? HAS_ERROR : 0);
+  const record = Buffer.alloc(RECORD.error + (error ? 2 + error.length : 0));
+  Buffer.from(report.e.replaceAll('-', ''), 'hex').copy(record, RECORD.id, 0, 16);
+  record.writeUInt32LE(Math.round(report.d * 1000), RECORD.duration);
+  record.writeUInt16LE(report.s, RECORD.status);
+  record[RECORD.flags] = (report.c ? COLD : 0) | (error ? HAS_ERROR : 0);
   if (error) {
-    record.writeUInt16LE(error.length, RECORD_BYTES);
-    error.copy(record, RECORD_BYTES + 2);
+    record.writeUInt16LE(error.length, RECORD.error);
+    error.copy(record, RECORD.error + 2);
   }
   return record;
 }
 
-function issue(offset: number, message: string): z.core.$ZodIssue {
-  return { code: 'custom', path: ['packed', offset], message, input: undefined };
+/** A UUIDv7 of the millisecond `unixMs` (the rest random), as the SDK makes execution ids: for tests and tools. */
+export function executionIdAt(unixMs: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(unixMs, 0, 6);
+  bytes[6] = 0x70 | (bytes[6]! & 0x0f);
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  return uuidText(bytes);
+}
+
+/** The millisecond of a UUIDv7 (its first 48 bits); NaN for another version (the report is then invalid). */
+function v7Start(id: Buffer): number {
+  return id[6]! >> 4 === 7 ? id.readUIntBE(0, 6) : Number.NaN;
+}
+
+function issue(field: string, offset: number, message: string): z.core.$ZodIssue {
+  return { code: 'custom', path: [field, offset], message, input: undefined };
 }
 
 /** 16 bytes as a hyphenated, lower-case UUID. */

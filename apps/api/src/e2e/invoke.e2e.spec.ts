@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { channels, invocationStreamFields, packDirectReport, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import { channels, executionIdAt, invocationStreamFields, packDirectReport, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
 import { waitFor } from '@ignite/testing';
 import { RUST_PROJECT, tarGz } from './archives';
 import { steps, type TestApi, TestEnv } from './harness';
@@ -234,18 +234,17 @@ describe('invoke and invocations (e2e)', () => {
     expect((await api.call('GET', `/v1/orgs/${org.slug}/apps/fn/invocations?limit=0`, { key: org.key })).status).toBe(400);
   });
 
-  it("records programs' packed direct reports (a backlog of thousands) and the JSON ones of earlier SDKs", async () => {
+  it("records programs' direct reports (a backlog of thousands) and the JSON ones of earlier SDKs", async () => {
     const stream = channels.invocations(env.prefix);
     const { direct, app, release } = invocationStreamFields;
     const before = await env.prisma.invocation.count({ where: { appId } });
     const at = Date.parse('2026-02-01T00:00:00.000Z');
     // Two full batches: more reports than one Postgres write takes.
     for (let batch = 0; batch < 2; batch++) {
-      const packed = Buffer.concat(
+      const records = Buffer.concat(
         Array.from({ length: 6_000 }, (_, i) =>
           packDirectReport({
-            e: randomUUID(),
-            t: at + i,
+            e: executionIdAt(at + i),
             d: 0.25,
             s: i % 100 === 0 ? 500 : 200,
             ...(i % 100 === 0 ? { err: 'boom' } : {}),
@@ -256,7 +255,7 @@ describe('invoke and invocations (e2e)', () => {
         stream,
         '*',
         direct,
-        JSON.stringify({ type: 'reports', packed: packed.toString('base64') }),
+        JSON.stringify({ type: 'reports', records: records.toString('base64') }),
         app,
         appId,
         release,

@@ -178,7 +178,6 @@ async fn handle<H: Handler>(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let started_ms = shared.clock.ms_at(started);
-    let started_unix_ms = whole_ms(since_epoch);
     let local = shared.slots.local(slot);
     let (mut parts, body) = request.into_parts();
     parts.uri = match route(parts.uri.path_and_query(), &shared.function_id) {
@@ -212,7 +211,6 @@ async fn handle<H: Handler>(
         watched.request = Some(InFlight {
             execution_id: id,
             started_ms,
-            started_unix_ms,
             cold,
         });
     }
@@ -241,7 +239,6 @@ async fn handle<H: Handler>(
         error,
         started,
         started_ms,
-        started_unix_ms,
         cold,
     };
     hyper::Response::from_parts(
@@ -376,7 +373,6 @@ struct Finish {
     started: Instant,
     /// `started` on [`super::Clock`].
     started_ms: u64,
-    started_unix_ms: u64,
     cold: bool,
 }
 
@@ -415,7 +411,6 @@ impl Finish {
             status,
             duration,
             cold: self.cold,
-            at_unix_ms: self.started_unix_ms,
             error,
         });
     }

@@ -3,19 +3,18 @@
 //! Each direct invocation adds one packed record to its thread's batch; a thread sends them all
 //! every [`FLUSH_INTERVAL`] (sooner once a batch holds [`BATCH`] records) as two lines, written
 //! at once: `{"type":"summary","count":n,"statuses":{"200":n,…},"cold":k,"seconds":total}` (what the
-//! runner's metrics need), then `{"type":"reports","packed":"<base64 of the records>"}`, which
+//! runner's metrics need), then `{"type":"reports","records":"<base64 of the records>"}`, which
 //! the runner records without reading it; the API unpacks and validates each record as it stores
 //! them (`unpackDirectReports` in @ignite/contracts).
 //!
 //! Packed rather than one JSON object per report: at tens of thousands of invocations a second
 //! every byte of a report is encoded here, then read, copied and stored by the runner and Redis,
-//! and a record is 31 bytes where its JSON took about 110 (the runner's garbage collector ran in
+//! and a record is 23 bytes where its JSON took about 110 (the runner's garbage collector runs in
 //! proportion to them). A record, little-endian:
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 16 | execution id (the UUID's bytes) |
-//! | 8 | start, ms since the Unix epoch |
+//! | 16 | execution id (the UUIDv7's bytes: its millisecond is the start) |
 //! | 4 | duration, µs (saturating) |
 //! | 2 | HTTP status |
 //! | 1 | flags: 1 = cold, 2 = an error follows |
@@ -53,8 +52,6 @@ pub(super) struct Report {
     pub(super) status: u16,
     pub(super) duration: Duration,
     pub(super) cold: bool,
-    /// When it started, in ms since the Unix epoch.
-    pub(super) at_unix_ms: u64,
     pub(super) error: Option<String>,
 }
 
@@ -62,7 +59,6 @@ impl Report {
     /// Appends the packed record (layout in the module's documentation).
     fn pack_into(&self, records: &mut Vec<u8>) {
         records.extend_from_slice(self.execution_id.uuid.as_bytes());
-        records.extend_from_slice(&self.at_unix_ms.to_le_bytes());
         let micros = u32::try_from(self.duration.as_micros()).unwrap_or(u32::MAX);
         records.extend_from_slice(&micros.to_le_bytes());
         records.extend_from_slice(&self.status.to_le_bytes());
@@ -150,8 +146,8 @@ thread_local! {
 }
 
 impl ExecutionId {
-    /// A new id for an invocation that starts at `since_epoch` (the clock is read once per
-    /// request, for the id and the report's start).
+    /// A new id for an invocation that starts at `since_epoch`: its millisecond is the start the
+    /// report gives (the API reads it from the id).
     pub(super) fn starting_at(since_epoch: Duration) -> ExecutionId {
         let unix_ms = super::whole_ms(since_epoch);
         let uuid = ID_SEQUENCE.with(|sequence| sequence.borrow_mut().next(unix_ms));
@@ -239,7 +235,7 @@ impl Batch {
     /// straight into the line (it needs no JSON escaping): a batch is a few hundred KiB, and a
     /// serializer would scan and copy it once more.
     fn encode(&self) -> serde_json::Result<Vec<u8>> {
-        const OPEN: &[u8] = br#"{"type":"reports","packed":""#;
+        const OPEN: &[u8] = br#"{"type":"reports","records":""#;
         const CLOSE: &[u8] = b"\"}\n";
         let packed_len = base64::encoded_len(self.records.len(), true)
             .expect("a batch's base64 length fits in usize");
@@ -362,7 +358,6 @@ mod tests {
             status,
             duration: Duration::from_micros(1_234),
             cold,
-            at_unix_ms: 1_796_300_000_123,
             error: error.map(str::to_string),
         }
     }
@@ -372,19 +367,24 @@ mod tests {
         let ok = report(200, true, None);
         let mut records = Vec::new();
         ok.pack_into(&mut records);
-        assert_eq!(records.len(), 31);
+        assert_eq!(records.len(), 23);
         assert_eq!(&records[..16], ok.execution_id.uuid.as_bytes());
-        assert_eq!(records[16..24], 1_796_300_000_123u64.to_le_bytes());
-        assert_eq!(records[24..28], 1_234u32.to_le_bytes());
-        assert_eq!(records[28..30], 200u16.to_le_bytes());
-        assert_eq!(records[30], COLD);
+        let (seconds, nanos) = ok.execution_id.uuid.get_timestamp().unwrap().to_unix();
+        assert_eq!(
+            seconds * 1000 + u64::from(nanos) / 1_000_000,
+            1_796_300_000_123,
+            "the start is the id's"
+        );
+        assert_eq!(records[16..20], 1_234u32.to_le_bytes());
+        assert_eq!(records[20..22], 200u16.to_le_bytes());
+        assert_eq!(records[22], COLD);
 
         records.clear();
         report(500, false, Some("boom")).pack_into(&mut records);
-        assert_eq!(records.len(), 31 + 2 + 4);
-        assert_eq!(records[30], HAS_ERROR);
-        assert_eq!(records[31..33], 4u16.to_le_bytes());
-        assert_eq!(&records[33..], b"boom");
+        assert_eq!(records.len(), 23 + 2 + 4);
+        assert_eq!(records[22], HAS_ERROR);
+        assert_eq!(records[23..25], 4u16.to_le_bytes());
+        assert_eq!(&records[25..], b"boom");
     }
 
     #[test]
@@ -447,7 +447,7 @@ mod tests {
         });
         let batch = reports.take();
         assert_eq!(batch.summary.count, 30);
-        assert_eq!(batch.records.len(), 31 * 30);
+        assert_eq!(batch.records.len(), 23 * 30);
         assert_eq!(
             batch.summary.statuses,
             BTreeMap::from([(200, 20), (500, 10)])
@@ -482,8 +482,8 @@ mod tests {
         assert_eq!(summary["cold"], 1);
         let reports: serde_json::Value = serde_json::from_slice(reports).unwrap();
         assert_eq!(reports["type"], "reports");
-        let packed = BASE64.decode(reports["packed"].as_str().unwrap()).unwrap();
+        let packed = BASE64.decode(reports["records"].as_str().unwrap()).unwrap();
         assert_eq!(packed, batch.records);
-        assert_eq!(packed.len(), 31 * 3 + 2 + 4);
+        assert_eq!(packed.len(), 23 * 3 + 2 + 4);
     }
 }

@@ -70,7 +70,6 @@ pub(super) struct InFlight {
     pub(super) execution_id: super::reports::ExecutionId,
     /// [`super::Clock`] ms.
     pub(super) started_ms: u64,
-    pub(super) started_unix_ms: u64,
     pub(super) cold: bool,
 }
 

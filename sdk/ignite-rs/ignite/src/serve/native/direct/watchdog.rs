@@ -94,7 +94,6 @@ fn expire(shared: &Shared, slot: usize) {
         status: 504,
         duration: Duration::from_millis(shared.clock.now_ms().saturating_sub(request.started_ms)),
         cold: request.cold,
-        at_unix_ms: request.started_unix_ms,
         error: Some(message),
     });
     eprintln!(
