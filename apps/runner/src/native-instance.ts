@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { directProgramEnv, ErrorCode, programEnv } from '@ignite/contracts';
+import { DIRECT_SLOT_SPACING, directProgramEnv, ErrorCode, programEnv } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import { type Dispatcher, Pool } from 'undici';
 import type { ArtifactCache } from './artifacts';
@@ -352,6 +352,7 @@ class NativeInstance implements FunctionInstance {
       host === null ? null : new InstanceConnections(this.spec, this.tempDir, this.options.maxInFlight, host, this.logger);
     if (connections !== null) {
       env[directProgramEnv.slots] = connections.slotFile;
+      env[directProgramEnv.slotSpacing] = String(DIRECT_SLOT_SPACING);
       env[directProgramEnv.messagesFd] = String(MESSAGES_FD);
       env[directProgramEnv.timeLimitMs] = String(fn.timeoutMs);
       env[directProgramEnv.release] = String(this.spec.release.number);

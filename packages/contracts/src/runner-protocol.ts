@@ -29,8 +29,10 @@ export const headers = {
  * handed to the program itself; see apps/runner/src/direct). The channel is `NODE_CHANNEL_FD`.
  */
 export const directProgramEnv = {
-  /** The slot file shared with the runner: one little-endian u32 state per slot. */
+  /** The slot file shared with the runner: little-endian u32s, slot n's state at index n. */
   slots: 'IGNITE_DIRECT_SLOTS',
+  /** How far apart the runner numbers slots (`DIRECT_SLOT_SPACING`; SDKs that ignore it map every index). */
+  slotSpacing: 'IGNITE_DIRECT_SLOT_SPACING',
   /** The descriptor of the pipe the program writes its messages to (`DirectProgramMessage`, a JSON line each). */
   messagesFd: 'IGNITE_DIRECT_MESSAGES_FD',
   /** The invocation time limit in ms: past it the program answers 504 itself. */
@@ -40,6 +42,13 @@ export const directProgramEnv = {
   /** An idle connection goes back to the runner after this many ms. */
   idleMs: 'IGNITE_DIRECT_IDLE_MS',
 } as const;
+
+/**
+ * Slots are numbered this far apart in the slot file (16 u32s: a 64-byte cache line each): the
+ * program's worker threads write their connections' states on every request, and neighbours
+ * sharing a line would take it from each other's cores each time.
+ */
+export const DIRECT_SLOT_SPACING = 16;
 
 /** A slot's state in the slot file, as the SDK keeps it (sdk/ignite-rs/ignite/src/serve/native/direct/slots.rs). */
 export const DirectSlotState = { idle: 0, request: 1, responding: 2, done: 3, timedOut: 4 } as const;

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   DIRECT_REPORTS_LINE_PREFIX,
+  DIRECT_SLOT_SPACING,
   type DirectProgramMessage,
   DirectProgramMessageSchema,
   DirectSlotState,
@@ -53,6 +54,7 @@ export const SLOT_FILE = 'direct-slots';
  * program was serving fail.
  */
 export class InstanceConnections {
+  /** Slot `n`'s connection at `n / DIRECT_SLOT_SPACING`. */
   private readonly slots: (Attached | null)[];
   /** Slots the program may still touch after their connection was taken from it (a request past its time limit). */
   private readonly retired = new Set<number>();
@@ -71,7 +73,7 @@ export class InstanceConnections {
   ) {
     this.slots = new Array<Attached | null>(size).fill(null);
     this.slotFile = join(dir, SLOT_FILE);
-    writeFileSync(this.slotFile, Buffer.alloc(size * 4));
+    writeFileSync(this.slotFile, Buffer.alloc(size * DIRECT_SLOT_SPACING * 4));
   }
 
   /** Connections in the program's hands. */
@@ -83,9 +85,10 @@ export class InstanceConnections {
 
   /** Takes a free slot for `socket`; null when all are taken. */
   reserve(socket: Socket, head: Buffer, lease: Lease): number | null {
-    for (let slot = 0; slot < this.slots.length; slot++) {
-      if (this.slots[slot] !== null || this.retired.has(slot)) continue;
-      this.slots[slot] = { socket, lease, head };
+    for (let index = 0; index < this.slots.length; index++) {
+      const slot = index * DIRECT_SLOT_SPACING;
+      if (this.slots[index] !== null || this.retired.has(slot)) continue;
+      this.slots[index] = { socket, lease, head };
       lease.onInstanceExit = (info) => this.lost(slot, info);
       socket.on('error', ignore);
       return slot;
@@ -133,7 +136,7 @@ export class InstanceConnections {
       this.finalStates = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 4));
     } catch (error) {
       this.logger.warn({ err: error }, 'could not read the slot file of a gone program');
-      this.finalStates = new Uint32Array(this.slots.length);
+      this.finalStates = new Uint32Array(this.slots.length * DIRECT_SLOT_SPACING);
     }
   }
 
@@ -199,9 +202,11 @@ export class InstanceConnections {
   }
 
   private take(slot: number): Attached | null {
-    const attached = this.slots[slot] ?? null;
+    if (slot % DIRECT_SLOT_SPACING !== 0) return null;
+    const index = slot / DIRECT_SLOT_SPACING;
+    const attached = this.slots[index] ?? null;
     if (attached === null) return null;
-    this.slots[slot] = null;
+    this.slots[index] = null;
     attached.lease.onInstanceExit = null;
     attached.socket.off('error', ignore);
     return attached;

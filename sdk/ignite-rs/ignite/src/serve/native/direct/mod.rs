@@ -52,6 +52,8 @@ pub(super) struct DirectConfig {
     messages_fd: i32,
     /// `IGNITE_DIRECT_SLOTS`: the shared slot file.
     slots_path: PathBuf,
+    /// `IGNITE_DIRECT_SLOT_SPACING`: the runner numbers slots this far apart (1 if unset).
+    slot_spacing: usize,
     /// `IGNITE_TIME_LIMIT_MS`: an invocation's time limit.
     time_limit: Duration,
     /// `IGNITE_RELEASE`: the release number, for `x-ignite-release`.
@@ -91,6 +93,10 @@ impl DirectConfig {
             channel_fd,
             messages_fd,
             slots_path: PathBuf::from(slots_path),
+            slot_spacing: usize::try_from(number("IGNITE_DIRECT_SLOT_SPACING", Some(1))?)
+                .ok()
+                .filter(|&spacing| (1..=4096).contains(&spacing))
+                .ok_or("IGNITE_DIRECT_SLOT_SPACING must be between 1 and 4096")?,
             time_limit: Duration::from_millis(number("IGNITE_TIME_LIMIT_MS", None)?.max(1)),
             release: lookup("IGNITE_RELEASE")?.unwrap_or_default(),
             idle_return: Duration::from_millis(number("IGNITE_DIRECT_IDLE_MS", Some(1_000))?),
@@ -145,7 +151,7 @@ impl Shared {
         // SeqCst, as the nudge and a connection's check: a connection that missed the nudge
         // (its flag reset after it) reads `draining` after it.
         self.draining.store(true, Ordering::SeqCst);
-        for slot in 0..self.slots.len() {
+        for slot in self.slots.numbers() {
             self.slots.local(slot).nudge();
         }
     }
@@ -182,7 +188,7 @@ impl Direct {
             .map_err(|error| format!("could not open the runner's channel: {error}"))?;
         let outbox = Outbox::open(config.messages_fd)
             .map_err(|error| format!("could not open the runner's message pipe: {error}"))?;
-        let slots = Slots::map(&config.slots_path).map_err(|error| {
+        let slots = Slots::map(&config.slots_path, config.slot_spacing).map_err(|error| {
             format!(
                 "could not map the slot file {}: {error}",
                 config.slots_path.display()
@@ -253,7 +259,7 @@ fn receive<H: Handler>(
             (Some("connection"), Some(fd)) => fd,
             _ => return,
         };
-        match Handover::parse(&message, fd, shared.slots.len()) {
+        match Handover::parse(&message, fd, &shared.slots) {
             Ok(handover) => {
                 shared.open.fetch_add(1, Ordering::SeqCst);
                 runtime.spawn(connection::serve(app, shared, handover));
@@ -278,12 +284,12 @@ pub(super) struct Handover {
 }
 
 impl Handover {
-    fn parse(message: &Value, socket: OwnedFd, slots: usize) -> Result<Handover, String> {
+    fn parse(message: &Value, socket: OwnedFd, slots: &Slots) -> Result<Handover, String> {
         let slot = message
             .get("slot")
             .and_then(Value::as_u64)
             .map(|slot| slot as usize)
-            .filter(|&slot| slot < slots)
+            .filter(|&slot| slots.contains(slot))
             .ok_or("no valid slot")?;
         let head = match message.get("head").and_then(Value::as_str) {
             Some(text) => BASE64.decode(text).map_err(|_| "head is not base64")?,
@@ -331,6 +337,19 @@ mod tests {
         assert_eq!(parsed.time_limit, Duration::from_millis(2000));
         assert_eq!(parsed.release, "3");
         assert_eq!(parsed.idle_return, Duration::from_secs(1));
+        assert_eq!(parsed.slot_spacing, 1);
+        let spaced = |spacing: &str| {
+            config(&[
+                ("IGNITE_DIRECT_SLOTS", "/tmp/slots"),
+                ("NODE_CHANNEL_FD", "4"),
+                ("IGNITE_DIRECT_MESSAGES_FD", "5"),
+                ("IGNITE_TIME_LIMIT_MS", "2000"),
+                ("IGNITE_DIRECT_SLOT_SPACING", spacing),
+            ])
+            .map(|parsed| parsed.unwrap().slot_spacing)
+        };
+        assert_eq!(spaced("16"), Ok(16));
+        assert!(spaced("0").unwrap_err().contains("between 1 and 4096"));
         assert!(config(&[
             ("IGNITE_DIRECT_SLOTS", "/tmp/slots"),
             ("IGNITE_TIME_LIMIT_MS", "1")

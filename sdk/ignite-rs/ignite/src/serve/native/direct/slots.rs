@@ -1,8 +1,11 @@
 //! Where each handed-over connection stands, shared with the runner.
 //!
-//! The runner numbers the connections it hands over (slots) and creates a file of one
-//! little-endian `u32` per slot (`IGNITE_DIRECT_SLOTS`); this process maps it shared and keeps
-//! each slot's state there with plain atomic stores, no system call per request. The runner reads
+//! The runner numbers the connections it hands over (slots) and creates a file of little-endian
+//! `u32`s (`IGNITE_DIRECT_SLOTS`), slot `n`'s state at index `n`; this process maps it shared and
+//! keeps each slot's state there with plain atomic stores, no system call per request. The
+//! runner numbers slots `IGNITE_DIRECT_SLOT_SPACING` apart (16: a cache line each), so that the
+//! worker threads serving neighbouring connections do not take the same line from each other's
+//! cores on every request. The runner reads
 //! the file only when this process is gone, to answer for it: a request that was read but not
 //! answered gets the runner's 500 (or memory-limit) JSON error, an idle connection is routed
 //! again as if it were new, anything else is closed.
@@ -35,6 +38,8 @@ pub(super) const TIMED_OUT: u32 = 4;
 /// The shared states, plus what only this process needs per slot.
 pub(super) struct Slots {
     states: &'static [AtomicU32],
+    spacing: usize,
+    /// Slot `n`'s at `n / spacing`.
     local: Vec<SlotLocal>,
 }
 
@@ -113,12 +118,12 @@ impl Future for Nudged<'_> {
 }
 
 impl Slots {
-    /// Maps the runner's slot file.
-    pub(super) fn map(path: &Path) -> io::Result<Slots> {
+    /// Maps the runner's slot file, whose slots are numbered `spacing` apart.
+    pub(super) fn map(path: &Path, spacing: usize) -> io::Result<Slots> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let len = file.metadata()?.len() as usize;
         let count = len / 4;
-        if count == 0 {
+        if count < spacing {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{} holds no slot", path.display()),
@@ -144,16 +149,26 @@ impl Slots {
         let states = unsafe { std::slice::from_raw_parts(address.cast::<AtomicU32>(), count) };
         Ok(Slots {
             states,
-            local: (0..count).map(|_| SlotLocal::default()).collect(),
+            spacing,
+            local: (0..count.div_ceil(spacing))
+                .map(|_| SlotLocal::default())
+                .collect(),
         })
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.states.len()
+    /// Every slot's number.
+    pub(super) fn numbers(&self) -> impl Iterator<Item = usize> {
+        let spacing = self.spacing;
+        (0..self.local.len()).map(move |index| index * spacing)
+    }
+
+    /// `slot` is one of the runner's numbers.
+    pub(super) fn contains(&self, slot: usize) -> bool {
+        slot.is_multiple_of(self.spacing) && slot < self.states.len()
     }
 
     pub(super) fn local(&self, slot: usize) -> &SlotLocal {
-        &self.local[slot]
+        &self.local[slot / self.spacing]
     }
 
     /// Moves `slot` from `from` to `to`; false if it was in another state.

@@ -26,7 +26,7 @@ pub(super) fn run(shared: &Shared) {
     loop {
         std::thread::sleep(INTERVAL);
         let now = shared.clock.now_ms();
-        for slot in 0..shared.slots.len() {
+        for slot in shared.slots.numbers() {
             let local = shared.slots.local(slot);
             let deadline = local.deadline_ms.load(Ordering::Acquire);
             if deadline != 0 && now >= deadline {
