@@ -29,8 +29,8 @@ const MAX_REPORTS = 10_000;
  */
 const RECORD = { id: 0, duration: 16, status: 20, flags: 22, error: 23 } as const;
 /**
- * The records of earlier SDKs (until 2026-12-03: `packed`): the start as a field of its own (u64, ms
- * since the Unix epoch) after the id.
+ * The records of earlier SDKs (until 2026-12-03: `packed`): the start as a field of its own (u64,
+ * ms since the Unix epoch) after the id.
  */
 const PACKED = { id: 0, startLow: 16, startHigh: 20, duration: 24, status: 28, flags: 30, error: 31 } as const;
 type Layout = typeof RECORD | typeof PACKED;

@@ -107,8 +107,9 @@ const COUNTER_BITS: u32 = 42;
 
 impl IdSequence {
     fn seeded() -> IdSequence {
-        // A fresh UUIDv7's last 8 bytes are random (62 bits, and the variant's 2): 30 seed the
-        // counter (its top bits clear, so it never wraps in practice), 32 are the tag.
+        // A fresh UUIDv7's last 8 bytes are, after the variant's 2 bits, random (the first 30 a
+        // randomly seeded counter): they seed the counter (its top bits clear, so it never wraps
+        // in practice), and the last 32 are the tag.
         let random = uuid::Uuid::now_v7();
         let seed = u64::from_be_bytes(random.as_bytes()[8..16].try_into().expect("8 bytes"));
         IdSequence {

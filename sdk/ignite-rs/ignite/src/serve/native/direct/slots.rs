@@ -2,13 +2,12 @@
 //!
 //! The runner numbers the connections it hands over (slots) and creates a file of little-endian
 //! `u32`s (`IGNITE_DIRECT_SLOTS`), slot `n`'s state at index `n`; this process maps it shared and
-//! keeps each slot's state there with plain atomic stores, no system call per request. The
-//! runner numbers slots `IGNITE_DIRECT_SLOT_SPACING` apart (16: a cache line each), so that the
-//! worker threads serving neighbouring connections do not take the same line from each other's
-//! cores on every request. The runner reads
-//! the file only when this process is gone, to answer for it: a request that was read but not
-//! answered gets the runner's 500 (or memory-limit) JSON error, an idle connection is routed
-//! again as if it were new, anything else is closed.
+//! keeps each slot's state there with plain atomic stores, no system call per request. The runner
+//! numbers slots `IGNITE_DIRECT_SLOT_SPACING` apart (16: a cache line each), so that the worker
+//! threads serving neighbouring connections do not take the same line from each other's cores on
+//! every request. The runner reads the file only when this process is gone, to answer for it: a
+//! request that was read but not answered gets the runner's 500 (or memory-limit) JSON error, an
+//! idle connection is routed again as if it were new, anything else is closed.
 // mmap of the shared slot file: std has no shared mappings.
 #![allow(unsafe_code)]
 
