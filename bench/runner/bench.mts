@@ -115,6 +115,8 @@ interface LogRecord {
   startMs?: number;
   prepareMs?: number;
   readyMs?: number;
+  /** Started by the spawn helper's standby shell (no fork on the way). */
+  standby?: boolean;
 }
 
 class RunnerProcess {
@@ -335,7 +337,7 @@ async function main(): Promise<void> {
         cold.map((c) => c.ms),
         90,
       ).toFixed(2)} ms, max ${Math.max(...cold.map((c) => c.ms)).toFixed(2)} ms`,
-      `    runner time to first byte p50 ${median(cold.map((c) => c.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(readyMs).toFixed(2)} ms)`,
+      `    runner time to first byte p50 ${median(cold.map((c) => c.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(readyMs).toFixed(2)} ms; ${coldStarts.filter((r) => r.standby === true).length} of ${coldStarts.length} started by a standby shell)`,
       '',
       `(c) ${settings.functions} functions round-robin, ${settings.warmSlots} warm slots, ${settings.rrConnections} connections, ${settings.duration}`,
       `    ${rr.requests} requests, ${rr.rps.toFixed(0)} req/s, errors ${rr.errors} (goal 0: connect ${rr.connect}, read ${rr.read}, write ${rr.write}, non-2xx ${rr.status}, timeout ${rr.timeout})`,

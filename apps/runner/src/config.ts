@@ -42,6 +42,12 @@ export const RunnerConfigSchema = z
     RUNNER_MEMORY_CHECK_INTERVAL_MS: milliseconds(100),
     /** `prlimit` from util-linux, used to start programs with resource limits; empty: start them directly. */
     RUNNER_PRLIMIT_PATH: z.preprocess((value) => (value === undefined ? '/usr/bin/prlimit' : value), z.string()),
+    /**
+     * dash, kept started ahead of time by the spawn helper so that a cold start skips a fork and
+     * `prlimit`'s exec (the shell sets the limits and `exec`s the program); empty: fork every start.
+     * It must be dash or another POSIX shell without read-only variables (bash's `UID` would stop a start).
+     */
+    RUNNER_STANDBY_SHELL: z.preprocess((value) => (value === undefined ? '/bin/dash' : value), z.string()),
     /** A warm instance with nothing to do for this long is stopped. */
     RUNNER_IDLE_TIMEOUT_MS: milliseconds(300_000),
     /** How long a program may take to become ready; past it the start fails (502) and the program is killed. */

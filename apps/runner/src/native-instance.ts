@@ -30,6 +30,8 @@ const PORT_ATTEMPTS = 4;
 /** Rust's message when an allocation fails (as it does under the address-space limit). */
 const ALLOCATION_FAILED = /^memory allocation of \d+ bytes failed/;
 const PORT_IN_USE = /could not listen|address already in use|AddrInUse|EADDRINUSE/i;
+/** A standby shell's word for ETXTBSY (the executable still open for writing somewhere): worth another try. */
+const TEXT_FILE_BUSY = /^\S+: \d+: exec: .*: Text file busy$/;
 
 export interface NativeKindOptions {
   artifacts: ArtifactCache;
@@ -39,8 +41,8 @@ export interface NativeKindOptions {
   logger: Logger;
   /** Per-instance scratch directories (`IGNITE_TEMP_DIR`) go under it. */
   instancesDir: string;
-  /** `prlimit` to start programs through, or null to start them directly. */
-  prlimitPath: string | null;
+  /** Programs start with resource limits (no core dumps; the address space when `addressSpaceHeadroomMb` > 0). */
+  limitResources: boolean;
   addressSpaceHeadroomMb: number;
   startTimeoutMs: number;
   stopGraceMs: number;
@@ -229,7 +231,8 @@ class NativeInstance implements FunctionInstance {
         if (outcome === 'exited' && this.killReason === null && attempt < PORT_ATTEMPTS) {
           if (
             status.spawnError?.code === 'ETXTBSY' ||
-            (status.spawnError === undefined && proc.log.lastLines().some((line) => PORT_IN_USE.test(line)))
+            (status.spawnError === undefined &&
+              proc.log.lastLines().some((line) => PORT_IN_USE.test(line) || (proc.program.fromStandby && TEXT_FILE_BUSY.test(line))))
           ) {
             this.options.ports.conflict(port);
             continue;
@@ -359,15 +362,10 @@ class NativeInstance implements FunctionInstance {
       env[directProgramEnv.idleMs] = String(this.options.directIdleMs);
     }
     this.connections = connections;
-    let command = executable;
-    let args: string[] = [];
-    const { prlimitPath, addressSpaceHeadroomMb } = this.options;
-    if (prlimitPath !== null) {
-      command = prlimitPath;
-      args = ['--core=0'];
-      if (addressSpaceHeadroomMb > 0) args.push(`--as=${(fn.memoryMb + addressSpaceHeadroomMb) * MiB}`);
-      args.push('--', executable);
-    }
+    const { limitResources, addressSpaceHeadroomMb } = this.options;
+    const limits = limitResources
+      ? { addressSpaceBytes: addressSpaceHeadroomMb > 0 ? (fn.memoryMb + addressSpaceHeadroomMb) * MiB : null }
+      : undefined;
     const log = new FunctionLog({
       logger: this.logger,
       maxLinesPerSecond: this.options.logLinesPerSecond,
@@ -377,12 +375,13 @@ class NativeInstance implements FunctionInstance {
       },
     });
     const program = this.options.spawner.spawn({
-      command,
-      args,
+      command: executable,
+      args: [],
       env,
       cwd: this.tempDir,
       readyFd: READY_FD,
       channel: connections !== null,
+      ...(limits === undefined ? {} : { limits }),
     });
     if (connections !== null) {
       program.onMessage = (line) => connections.message(line);
@@ -419,7 +418,7 @@ class NativeInstance implements FunctionInstance {
         proc.signal('SIGKILL');
       });
     }
-    this.logger.info({ pid, port, ...timings }, 'instance ready');
+    this.logger.info({ pid, port, standby: proc.program.fromStandby, ...timings }, 'instance ready');
     void proc.exited.then((status) => this.onProcExit(proc, status));
   }
 

@@ -76,11 +76,16 @@ export class Runner {
       logger.warn({ prlimitPath }, 'prlimit not found: programs start without an address-space limit (resident memory is still checked)');
       prlimitPath = null;
     }
+    let standbyShell: string | null = config.RUNNER_STANDBY_SHELL === '' ? null : config.RUNNER_STANDBY_SHELL;
+    if (standbyShell !== null && !existsSync(standbyShell)) {
+      logger.warn({ standbyShell }, 'standby shell not found: every program start forks the spawn helper');
+      standbyShell = null;
+    }
     let pool: InstancePool | null = null;
     this.metrics = new Metrics(() => pool?.stats() ?? { starting: 0, ready: 0, busy: 0, draining: 0, stopping: 0, waiting: 0 }, {
       defaultMetrics: options.defaultMetrics ?? false,
     });
-    this.spawner = new Spawner(logger);
+    this.spawner = new Spawner(logger, { prlimitPath, standbyShell });
     const artifacts = new ArtifactCache(new FilesystemBlobStore(join(dataDir, 'blobs')), join(dataDir, 'runner', 'bin'));
     const native = new NativeKind({
       spawner: this.spawner,
@@ -89,7 +94,7 @@ export class Runner {
       memory: this.memory,
       logger,
       instancesDir: join(dataDir, 'runner', 'instances'),
-      prlimitPath,
+      limitResources: prlimitPath !== null,
       addressSpaceHeadroomMb: config.RUNNER_ADDRESS_SPACE_HEADROOM_MB,
       startTimeoutMs: config.RUNNER_START_TIMEOUT_MS,
       stopGraceMs: config.RUNNER_STOP_GRACE_MS,

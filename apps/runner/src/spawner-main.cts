@@ -5,15 +5,27 @@
  * CommonJS TypeScript that Node runs as is (type stripping) under the tests, and compiled to
  * `spawner-main.cjs` for the built runner.
  *
+ * A start is the cold path's largest fixed cost: a fork of this Node process (≈1 ms, its page
+ * tables) and, for the limits, an exec of `prlimit` before the program's own. So for each layout
+ * of descriptors it has started a program with, the helper keeps a standby: a shell (dash,
+ * `standbyShell`) already forked with that layout's pipes, waiting on its stdin. A start writes it
+ * a script — `ulimit`, `cd`, `export` each variable, `exec` the program — and the program runs in
+ * the standby's process, pipes and all; a new standby is forked once the program is ready, off
+ * the start's path. A start that finds no standby (the first of its layout, or one right behind
+ * another) forks as before.
+ *
  * If the runner goes away (the channel closes), every program is killed and the helper exits: a
  * crashed runner leaves nothing running.
  */
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { FromHelper, HandoffRequest, SpawnRequest, ToHelper } from './spawner-protocol';
+import type { FromHelper, HandoffRequest, HelperOptions, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const { spawn } = require('node:child_process') as typeof import('node:child_process');
+const { accessSync, constants } = require('node:fs') as typeof import('node:fs');
+
+const options: HelperOptions = { prlimitPath: null, standbyShell: null, ...JSON.parse(process.argv[2] ?? '{}') };
 
 interface Child {
   process: ChildProcess;
@@ -21,8 +33,14 @@ interface Child {
 }
 
 const children = new Map<number, Child>();
+/** Standby shells by descriptor layout (`layoutOf`), each waiting for its script on stdin. */
+const standbys = new Map<string, ChildProcess>();
 /** The program's message pipe (direct connections). */
 const MESSAGES_FD = 5;
+/** What a standby's script may `export`: anything else (never from the runner) goes the fork's way. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** How long after a start settles its layout's next standby is forked. */
+const STANDBY_DELAY_MS = 10;
 
 function send(message: FromHelper, handle?: Readable, sent?: () => void): void {
   if (!process.connected) {
@@ -51,20 +69,123 @@ function holdReading(stream: Readable | null | undefined): void {
   handle.reading = false;
 }
 
-function start(request: SpawnRequest): void {
-  const { id } = request;
-  const stdio: ('ignore' | 'pipe' | 'ipc')[] = ['ignore', 'ignore', 'pipe'];
-  while (stdio.length <= request.readyFd) stdio.push('pipe');
+function layoutOf(readyFd: number, channel: boolean): string {
+  return `${readyFd}:${channel}`;
+}
+
+/** Descriptors 0–2, pipes up to the ready descriptor, then the channel (4) and the message pipe (5). */
+function stdioOf(readyFd: number, channel: boolean, stdin: 'ignore' | 'pipe'): StdioOptions {
+  const stdio: ('ignore' | 'pipe' | 'ipc')[] = [stdin, 'ignore', 'pipe'];
+  while (stdio.length <= readyFd) stdio.push('pipe');
   // Node sets NODE_CHANNEL_FD to the 'ipc' descriptor's number (4); 5 is the program's message pipe.
-  if (request.channel) stdio.push('ipc', 'pipe');
-  let childProcess: ChildProcess;
+  if (channel) stdio.push('ipc', 'pipe');
+  return stdio;
+}
+
+/** `value` as one word of a shell script, taken literally. */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * What a standby runs to become `request`'s program, or null when it cannot say it (the fork
+ * reports what is wrong precisely: a program that is not there or not executable).
+ */
+function launchScript(request: SpawnRequest): string | null {
+  if (request.command.includes('/')) {
+    try {
+      accessSync(request.command, constants.X_OK);
+    } catch {
+      return null;
+    }
+  }
+  const lines: string[] = [];
+  if (request.limits !== undefined) {
+    const bytes = request.limits.addressSpaceBytes;
+    // dash sets soft and hard limits alike; `ulimit -v` counts KiB.
+    lines.push(`ulimit -c 0${bytes === null ? '' : ` && ulimit -v ${Math.ceil(bytes / 1024)}`} || exit 125`);
+  }
+  // `cd` sets (and exports) PWD and OLDPWD: the program gets exactly its environment.
+  lines.push(`cd -- ${quote(request.cwd)} || exit 125`, 'unset OLDPWD PWD');
+  for (const [name, value] of Object.entries(request.env)) {
+    if (!ENV_NAME.test(name) || value.includes('\0')) return null;
+    // The standby's own NODE_CHANNEL_* describe the channel it holds.
+    if (request.channel && name.startsWith('NODE_CHANNEL_')) continue;
+    lines.push(`export ${name}=${quote(value)}`);
+  }
+  lines.push(`exec ${[request.command, ...request.args].map(quote).join(' ')} 0</dev/null`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Forks a standby for the layout, unless it has one. */
+function prepareStandby(readyFd: number, channel: boolean): void {
+  const layout = layoutOf(readyFd, channel);
+  if (options.standbyShell === null || standbys.has(layout) || !process.connected) return;
+  let standby: ChildProcess;
   try {
-    childProcess = spawn(request.command, request.args, { env: request.env, cwd: request.cwd, detached: true, stdio });
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException;
-    send({ type: 'exit', id, code: null, signal: null, spawnError: { code: failure.code ?? 'EINVAL', message: failure.message } });
+    standby = spawn(options.standbyShell, ['-s'], { env: {}, cwd: '/', detached: true, stdio: stdioOf(readyFd, channel, 'pipe') });
+  } catch {
     return;
   }
+  standby.on('error', () => {});
+  if (standby.pid === undefined) return;
+  standbys.set(layout, standby);
+  standby.once('exit', () => {
+    if (standbys.get(layout) === standby) standbys.delete(layout);
+  });
+  standby.stdin?.on('error', () => {});
+  // Its pipes are the program's: nothing of them is read here before the runner has them.
+  holdReading(standby.stderr);
+  if (channel) holdReading((standby.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD]);
+}
+
+/** The layout's standby, now running `request`'s script; null when there is none (or the script cannot be said). */
+function takeStandby(request: SpawnRequest): ChildProcess | null {
+  const layout = layoutOf(request.readyFd, request.channel === true);
+  const standby = standbys.get(layout);
+  if (standby === undefined || standby.exitCode !== null || standby.signalCode !== null) return null;
+  const script = launchScript(request);
+  if (script === null) return null;
+  standbys.delete(layout);
+  standby.stdin?.end(script);
+  return standby;
+}
+
+/** Forks the program (through `prlimit` when it has limits). */
+function fork(request: SpawnRequest): ChildProcess {
+  let command = request.command;
+  let args = request.args;
+  if (request.limits !== undefined && options.prlimitPath !== null) {
+    const bytes = request.limits.addressSpaceBytes;
+    args = ['--core=0', ...(bytes === null ? [] : [`--as=${bytes}`]), '--', command, ...args];
+    command = options.prlimitPath;
+  }
+  const stdio = stdioOf(request.readyFd, request.channel === true, 'ignore');
+  return spawn(command, args, { env: request.env, cwd: request.cwd, detached: true, stdio });
+}
+
+function start(request: SpawnRequest): void {
+  const { id } = request;
+  const standby = takeStandby(request);
+  let childProcess: ChildProcess;
+  if (standby !== null) childProcess = standby;
+  else {
+    try {
+      childProcess = fork(request);
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException;
+      send({ type: 'exit', id, code: null, signal: null, spawnError: { code: failure.code ?? 'EINVAL', message: failure.message } });
+      return;
+    }
+  }
+  // Once this start is settled (ready, or not), the next of its layout gets a standby: a moment
+  // later, so that the fork (which holds this loop) does not hold up the first connection's handoff.
+  let replaced = false;
+  const replaceStandby = () => {
+    if (replaced) return;
+    replaced = true;
+    setTimeout(() => prepareStandby(request.readyFd, request.channel === true), STANDBY_DELAY_MS);
+  };
   const child: Child = { process: childProcess, reaped: false };
   children.set(id, child);
   let settled = false;
@@ -75,6 +196,7 @@ function start(request: SpawnRequest): void {
     child.reaped = true;
     children.delete(id);
     send(message);
+    replaceStandby();
   };
   childProcess.once('error', (error: NodeJS.ErrnoException) => {
     if (childProcess.pid === undefined) {
@@ -114,9 +236,9 @@ function start(request: SpawnRequest): void {
     holdReading(stderr);
     // Once sent, the handle is closed here: the runner holds the only copy. (The stream left
     // behind is destroyed then, or the child would never count as closed.)
-    send({ type: 'spawned', id, pid: childProcess.pid }, stderr, () => stderr.destroy());
+    send({ type: 'spawned', id, pid: childProcess.pid, standby: standby !== null }, stderr, () => stderr.destroy());
   } else {
-    send({ type: 'spawned', id, pid: childProcess.pid });
+    send({ type: 'spawned', id, pid: childProcess.pid, standby: standby !== null });
   }
   const ready = childProcess.stdio[request.readyFd] as Readable | null | undefined;
   if (ready) {
@@ -128,14 +250,17 @@ function start(request: SpawnRequest): void {
       if (said.includes('ready')) {
         told = true;
         send({ type: 'ready', id });
+        replaceStandby();
       } else if (said.length > 64) {
         told = true;
         send({ type: 'ready-fd-closed', id });
+        replaceStandby();
       }
     });
     ready.on('end', () => {
       if (!told) send({ type: 'ready-fd-closed', id });
       told = true;
+      replaceStandby();
     });
     ready.on('error', () => {});
   }
@@ -177,6 +302,7 @@ process.on('message', (message: ToHelper, handle?: Socket) => {
 // The runner is gone (exited, crashed, or closed the channel): take every program with it.
 process.on('disconnect', () => {
   for (const child of children.values()) killGroup(child, 'SIGKILL');
+  for (const standby of standbys.values()) killGroup({ process: standby, reaped: false }, 'SIGKILL');
   process.exit(0);
 });
 

@@ -21,6 +21,27 @@ export interface SpawnRequest {
    * (JSON lines: reports, released connections), which goes to the runner as it is (`messages`).
    */
   channel?: boolean;
+  /** Resource limits the program starts under (soft and hard); absent: none. */
+  limits?: ResourceLimits;
+}
+
+/** Applied by the helper: through `prlimit` when it forks, with the shell's `ulimit` when a standby starts it. */
+export interface ResourceLimits {
+  /** RLIMIT_AS in bytes; null: not limited. RLIMIT_CORE is 0 whenever limits are given. */
+  addressSpaceBytes: number | null;
+}
+
+/** How the runner starts its spawn helper (its one argument, as JSON). */
+export interface HelperOptions {
+  /** `prlimit`, to apply `limits` to a program the helper forks. */
+  prlimitPath: string | null;
+  /**
+   * A POSIX shell (dash) the helper keeps started ahead of time, one per descriptor layout: a
+   * start then writes it a script that sets the limits, the environment and the directory and
+   * `exec`s the program, instead of forking the helper and exec'ing `prlimit` first. Null: every
+   * start is a fork.
+   */
+  standbyShell: string | null;
 }
 
 /**
@@ -52,8 +73,11 @@ export interface TellRequest {
 export type ToHelper = SpawnRequest | SignalRequest | HandoffRequest | TellRequest;
 
 export type FromHelper =
-  /** Sent with the program's stderr pipe as the message's handle: the runner reads it directly. */
-  | { type: 'spawned'; id: number; pid: number }
+  /**
+   * Sent with the program's stderr pipe as the message's handle: the runner reads it directly.
+   * `standby`: a standby shell started it (no fork on the way).
+   */
+  | { type: 'spawned'; id: number; pid: number; standby: boolean }
   | { type: 'ready'; id: number }
   /** The ready descriptor closed without a word (a program that does not use it). */
   | { type: 'ready-fd-closed'; id: number }

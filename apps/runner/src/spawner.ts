@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '@ignite/service-kit';
-import type { FromHelper, SpawnRequest, ToHelper } from './spawner-protocol';
+import type { FromHelper, HelperOptions, ResourceLimits, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const NEWLINE = 0x0a;
 
@@ -23,11 +23,15 @@ export interface ProgramSpec {
   readyFd: number;
   /** A Node IPC channel on descriptor 4 (direct connections). */
   channel?: boolean;
+  /** Resource limits (soft and hard); absent: none. */
+  limits?: ResourceLimits;
 }
 
 /** A program started by the helper, as the runner sees it. */
 export class SpawnedProgram {
   pid: number | undefined = undefined;
+  /** A standby shell of the helper started it (no fork on the way). */
+  fromStandby = false;
   status: ProgramStatus | null = null;
   /** `ready` written on the ready descriptor; `closed`: it closed without it. */
   readiness: 'waiting' | 'ready' | 'closed' = 'waiting';
@@ -68,6 +72,7 @@ export class SpawnedProgram {
     switch (message.type) {
       case 'spawned':
         this.pid = message.pid;
+        this.fromStandby = message.standby;
         if (handle instanceof Socket) this.attachStderr(handle);
         return;
       case 'ready':
@@ -164,7 +169,10 @@ export class Spawner {
   private closed = false;
   private restarts = 0;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly options: HelperOptions = { prlimitPath: null, standbyShell: null },
+  ) {}
 
   /** Starts the helper; resolves once it runs. */
   start(): Promise<void> {
@@ -261,7 +269,7 @@ export class Spawner {
     // Compiled: spawner-main.cjs beside this file; from the sources (tests): the .cts, run by Node as is.
     const compiled = join(__dirname, 'spawner-main.cjs');
     const script = existsSync(compiled) ? compiled : join(__dirname, 'spawner-main.cts');
-    const helper = fork(script, [], {
+    const helper = fork(script, [JSON.stringify(this.options)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // A small heap: a fork copies the helper's memory mappings, so the smaller the faster.
       execArgv: ['--no-warnings', '--max-old-space-size=64', '--max-semi-space-size=1'],

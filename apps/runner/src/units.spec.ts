@@ -132,15 +132,17 @@ describe('RunnerConfigSchema', () => {
       RUNNER_IDLE_TIMEOUT_MS: 300_000,
       RUNNER_QUEUE_WAIT_MS: 2_000,
       RUNNER_PRLIMIT_PATH: '/usr/bin/prlimit',
+      RUNNER_STANDBY_SHELL: '/bin/dash',
     });
     expect(config.RUNNER_INTERNAL_TOKEN).toBeUndefined();
     expect(RunnerConfigSchema.parse({ RUNNER_INTERNAL_TOKEN: '', IGNITE_QUEUE_PREFIX: '' })).toMatchObject({
       RUNNER_INTERNAL_TOKEN: undefined,
       IGNITE_QUEUE_PREFIX: 'ignite',
     });
-    expect(RunnerConfigSchema.parse({ RUNNER_MAX_INSTANCES: '7', RUNNER_PRLIMIT_PATH: '' })).toMatchObject({
+    expect(RunnerConfigSchema.parse({ RUNNER_MAX_INSTANCES: '7', RUNNER_PRLIMIT_PATH: '', RUNNER_STANDBY_SHELL: '' })).toMatchObject({
       RUNNER_MAX_INSTANCES: 7,
       RUNNER_PRLIMIT_PATH: '',
+      RUNNER_STANDBY_SHELL: '',
     });
     expect(RunnerConfigSchema.safeParse({ RUNNER_MAX_INSTANCES: '0' }).success).toBe(false);
     expect(RunnerConfigSchema.safeParse({ RUNNER_INSTANCE_PORT_MIN: '20000', RUNNER_INSTANCE_PORT_MAX: '20004' }).success).toBe(false);

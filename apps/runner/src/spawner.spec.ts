@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { type ProgramSpec, type SpawnedProgram, Spawner } from './spawner';
+
+const DASH = '/bin/dash';
+const PRLIMIT = '/usr/bin/prlimit';
+const canRun = existsSync(DASH) && existsSync(PRLIMIT);
+const maybe = canRun ? describe : describe.skip;
+if (!canRun) console.warn(`spawner.spec: skipped, it needs ${DASH} and ${PRLIMIT} (Debian's dash and util-linux)`);
+
+/** Writes its environment, limits and directory where OUT says, then says it is ready and waits. */
+const REPORTER = [
+  'cat /proc/$$/environ > "$OUT/environ"',
+  'cat /proc/$$/limits > "$OUT/limits"',
+  'pwd -P > "$OUT/cwd"',
+  'echo ready >&3',
+  'exec sleep 60',
+].join('\n');
+
+/** Values a shell script could get wrong: quotes, newlines, expansions, backslashes. */
+const AWKWARD = `it's "quoted" $(echo no) \`echo no\` $HOME \\n\\\\ ; exec false
+second line\t'' end`;
+
+const ADDRESS_SPACE = 900 * 1024 * 1024;
+
+/** A change to the reporter's spec; `unlimited`: without resource limits. */
+type StartSpec = Partial<ProgramSpec> & { unlimited?: boolean };
+
+function readiness(program: SpawnedProgram): Promise<string> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (program.readiness !== 'waiting') resolve(program.readiness);
+    };
+    program.onReadiness = check;
+    void program.exited.then(() => resolve('exited'));
+    check();
+  });
+}
+
+function environOf(raw: Buffer): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of raw.toString('utf8').split('\0')) {
+    if (entry === '') continue;
+    const at = entry.indexOf('=');
+    env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return env;
+}
+
+/** Soft and hard limit of one line of /proc/<pid>/limits. */
+function limitOf(limits: string, name: string): [string, string] {
+  const line = limits.split('\n').find((l) => l.startsWith(name));
+  if (line === undefined) throw new Error(`no ${name} in ${limits}`);
+  const [soft, hard] = line.slice(name.length).trim().split(/\s+/);
+  return [soft ?? '', hard ?? ''];
+}
+
+maybe('Spawner', () => {
+  let spawner: Spawner;
+  let dir: string;
+  const running: SpawnedProgram[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ignite-spawner-'));
+    spawner = new Spawner(pino({ level: 'silent' }), { prlimitPath: PRLIMIT, standbyShell: DASH });
+    await spawner.start();
+  });
+
+  afterEach(async () => {
+    for (const program of running.splice(0)) {
+      program.signal('SIGKILL');
+      await program.exited;
+    }
+  });
+
+  afterAll(async () => {
+    await spawner.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts the reporter with its own OUT directory (`spec` amends the spec, `extraEnv` its environment). */
+  async function run(
+    name: string,
+    spec: StartSpec = {},
+    extraEnv: Record<string, string> = {},
+  ): Promise<{ program: SpawnedProgram; out: string }> {
+    const { unlimited = false, ...amended } = spec;
+    const out = join(dir, name);
+    await mkdir(out);
+    const program = spawner.spawn({
+      command: '/bin/sh',
+      args: ['-c', REPORTER],
+      env: { OUT: out, PATH: '/usr/bin:/bin', AWKWARD, EMPTY: '', ...extraEnv },
+      cwd: out,
+      readyFd: 3,
+      ...(unlimited ? {} : { limits: { addressSpaceBytes: ADDRESS_SPACE } }),
+      ...amended,
+    });
+    running.push(program);
+    expect(await readiness(program)).toBe('ready');
+    return { program, out };
+  }
+
+  /** Starts programs until one comes from a standby (the helper forks it a moment after a start). */
+  async function runFromStandby(
+    name: string,
+    spec: StartSpec = {},
+    extraEnv: Record<string, string> = {},
+  ): Promise<{ program: SpawnedProgram; out: string }> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const started = await run(`${name}-${attempt}`, spec, extraEnv);
+      if (started.program.fromStandby) return started;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('no start came from a standby');
+  }
+
+  async function expectStartedAsAsked(out: string, extraEnv: Record<string, string> = {}): Promise<void> {
+    const environ = environOf(await readFile(join(out, 'environ')));
+    expect(environ).toEqual({ OUT: out, PATH: '/usr/bin:/bin', AWKWARD, EMPTY: '', ...extraEnv });
+    const limits = await readFile(join(out, 'limits'), 'utf8');
+    expect(limitOf(limits, 'Max address space')).toEqual([String(ADDRESS_SPACE), String(ADDRESS_SPACE)]);
+    expect(limitOf(limits, 'Max core file size')).toEqual(['0', '0']);
+    expect((await readFile(join(out, 'cwd'), 'utf8')).trim()).toBe(out);
+  }
+
+  it('starts a program from a standby shell with exactly its environment, limits and directory, as a fork does', async () => {
+    const forked = await run('forked');
+    expect(forked.program.fromStandby).toBe(false);
+    await expectStartedAsAsked(forked.out);
+
+    const fromStandby = await runFromStandby('standby');
+    await expectStartedAsAsked(fromStandby.out);
+    // The standby became the program: its pid is the program's.
+    expect((await readFile(join(fromStandby.out, 'environ'))).length).toBeGreaterThan(0);
+    expect(existsSync(`/proc/${fromStandby.program.pid}`)).toBe(true);
+  });
+
+  it('keeps a standby per descriptor layout: programs with a channel get it, and its variables', async () => {
+    // An app's own NODE_CHANNEL_FD does not take the channel's place.
+    const started = await runFromStandby('channel', { channel: true }, { NODE_CHANNEL_FD: '9' });
+    const environ = environOf(await readFile(join(started.out, 'environ')));
+    expect(environ.NODE_CHANNEL_FD).toBe('4');
+    expect(environ.NODE_CHANNEL_SERIALIZATION_MODE).toBe('json');
+    expect(environ.AWKWARD).toBe(AWKWARD);
+  });
+
+  it('without limits a program gets none (no prlimit, no ulimit)', async () => {
+    const started = await runFromStandby('unlimited', { unlimited: true });
+    const limits = await readFile(join(started.out, 'limits'), 'utf8');
+    expect(limitOf(limits, 'Max address space')).toEqual(['unlimited', 'unlimited']);
+  });
+
+  it('a program that is not there fails to start with its error, standby or not', async () => {
+    await runFromStandby('warm-up');
+    // The layout's next standby is forked a moment after that start.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const program = spawner.spawn({ command: join(dir, 'missing'), args: [], env: {}, cwd: dir, readyFd: 3 });
+    const status = await program.exited;
+    expect(status.spawnError?.code).toBe('ENOENT');
+    expect(program.fromStandby).toBe(false);
+    // The standby is left for the next start.
+    const next = await run('after-missing');
+    expect(next.program.fromStandby).toBe(true);
+  });
+});
