@@ -9,14 +9,19 @@ import { ErrorCode } from '@ignite/contracts';
 import { InvocationError } from './errors';
 
 const SHA256 = /^[0-9a-f]{64}$/;
-/** Local artifacts up to this size are copied with one read and one write. */
+/** Local artifacts up to this size are verified with one read. */
 const WHOLE_FILE_BYTES = 256 * 1024 * 1024;
+/** Any execute bit. */
+const EXECUTABLE = 0o111;
 
 /**
- * Artifacts as executables. The blob store keeps blobs read-only and not executable, so each
- * artifact is copied once to `<dir>/<sha256>` with mode 0555, hashed as it is copied (the copy
- * is renamed into place only if it matches its address). A copy left by an earlier process is
- * re-hashed before use.
+ * Artifacts as executables. The local store (`FilesystemBlobStore`) keeps each blob as a
+ * read-only program (mode 0555, renamed into place whole, never written again), so its
+ * artifacts are verified — hashed against their address, once per process — and executed where
+ * they are: a cold start reads and hashes the artifact, and copies nothing. Any other store's (or
+ * a local blob without execute permission) is copied to `<dir>/<sha256>` with mode 0555, hashed
+ * as it is copied (the copy is renamed into place only if it matches its address); a copy left
+ * by an earlier process is re-hashed before use.
  */
 export class ArtifactCache {
   private readonly ready = new Map<string, Promise<string>>();
@@ -42,6 +47,10 @@ export class ArtifactCache {
   private async materialize(sha256: string): Promise<string> {
     // Also keeps a bad address from naming a path outside the directory.
     if (!SHA256.test(sha256)) throw new InvocationError(ErrorCode.internal, "the release's artifact address is not a sha256");
+    if (this.store instanceof FilesystemBlobStore) {
+      const inPlace = await this.verifiedInPlace(sha256, this.store);
+      if (inPlace !== null) return inPlace;
+    }
     const target = join(this.dir, sha256);
     // (A stat first: a fresh release has no copy yet, and a failing read stream costs ~1 ms.)
     if ((await isFile(target)) && (await hashOf(target)) === sha256) return target;
@@ -49,12 +58,8 @@ export class ArtifactCache {
     await this.dirReady;
     const tmp = join(this.dir, `.${randomUUID()}`);
     try {
-      const digest = (await this.wholeFile(sha256, tmp)) ?? (await this.streamed(sha256, tmp));
-      if (digest !== sha256) {
-        // The store's own check removes its corrupt copy.
-        await this.store.getPath(sha256).catch(() => {});
-        throw new InvocationError(ErrorCode.internal, `the release's artifact ${sha256} is corrupt in the artifact store`);
-      }
+      const digest = await this.copied(sha256, tmp);
+      if (digest !== sha256) throw await this.corrupt(sha256);
       await rename(tmp, target);
     } catch (error) {
       await rm(tmp, { force: true });
@@ -64,42 +69,42 @@ export class ArtifactCache {
   }
 
   /**
-   * A local blob of a reasonable size in one read and one write, hashed while the write is under
-   * way (a cold start waits for this: `readFile`/`writeFile` go in 512 KiB pieces, each a trip
-   * through the thread pool, and a write in pieces cannot proceed while the hash holds the
-   * event loop). Null when the store is not local or the blob is large. Returns the digest of
-   * what was copied.
+   * The local blob's own path once its bytes match its address (one read of the whole file,
+   * unless it is very large); null when it is not executable (it is copied then).
    */
-  private async wholeFile(sha256: string, tmp: string): Promise<string | null> {
-    if (!(this.store instanceof FilesystemBlobStore)) return null;
-    let bytes: Buffer;
+  private async verifiedInPlace(sha256: string, store: FilesystemBlobStore): Promise<string | null> {
+    const path = store.pathOf(sha256);
+    let digest: string;
     try {
-      const source = await open(this.store.pathOf(sha256), 'r');
+      const file = await open(path, 'r');
       try {
-        const { size } = await source.stat();
-        if (size > WHOLE_FILE_BYTES) return null;
-        bytes = await readWhole(source, size);
+        const { size, mode } = await file.stat();
+        if ((mode & EXECUTABLE) === 0) return null;
+        digest =
+          size <= WHOLE_FILE_BYTES
+            ? createHash('sha256')
+                .update(await readWhole(file, size))
+                .digest('hex')
+            : ((await hashOf(path)) ?? '');
       } finally {
-        await source.close();
+        await file.close();
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missing(sha256);
       throw error;
     }
-    // Created read-only and executable (the mode applies to later opens, not to this one).
-    const copy = await open(tmp, 'wx', 0o555);
-    try {
-      const written = writeWhole(copy, bytes);
-      const digest = createHash('sha256').update(bytes).digest('hex');
-      await written;
-      return digest;
-    } finally {
-      await copy.close();
-    }
+    if (digest !== sha256) throw await this.corrupt(sha256);
+    return path;
   }
 
-  /** Any store: copied and hashed in one pass over its stream. */
-  private async streamed(sha256: string, tmp: string): Promise<string> {
+  private async corrupt(sha256: string): Promise<InvocationError> {
+    // The store's own check removes its corrupt copy.
+    await this.store.getPath(sha256).catch(() => {});
+    return new InvocationError(ErrorCode.internal, `the release's artifact ${sha256} is corrupt in the artifact store`);
+  }
+
+  /** Copied from the store and hashed in one pass over its stream; returns the digest of what was copied. */
+  private async copied(sha256: string, tmp: string): Promise<string> {
     let source: Readable;
     try {
       source = await this.store.open(sha256);
@@ -133,14 +138,6 @@ async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
     filled += bytesRead;
   }
   return bytes.subarray(0, filled);
-}
-
-/** All of `bytes` to `file` (one write, unless the system takes less). */
-async function writeWhole(file: FileHandle, bytes: Buffer): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, done);
-    done += bytesWritten;
-  }
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -205,8 +205,10 @@ class NativeInstance implements FunctionInstance {
     const startedAt = performance.now();
     this.state = 'starting';
     try {
-      const executable = await this.options.artifacts.executable(this.spec.release.artifactSha256);
-      await mkdir(this.tempDir, { recursive: true });
+      const [executable] = await Promise.all([
+        this.options.artifacts.executable(this.spec.release.artifactSha256),
+        mkdir(this.tempDir, { recursive: true }),
+      ]);
       const preparedAt = performance.now();
       for (let attempt = 1; ; attempt++) {
         this.assertNotKilled();
