@@ -56,7 +56,8 @@ export class Runner {
     this.logger = logger;
     const dataDir = resolve(config.IGNITE_DATA_DIR);
     const prefix = config.IGNITE_QUEUE_PREFIX;
-    this.prisma = createPrismaClient(config.DATABASE_URL);
+    // A handful of statements, one of them on every cold start: prepared once per connection.
+    this.prisma = createPrismaClient(config.DATABASE_URL, { preparedStatements: true });
     // Reports and readiness: fail fast while Redis is away rather than queue without bound.
     this.redis = createRedis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.subscriber = createRedis(config.REDIS_URL);

@@ -48,3 +48,26 @@ describe('Prisma against the real Postgres', () => {
     await prisma.org.delete({ where: { id: org.id } });
   });
 });
+
+describe('Prisma with prepared statements', () => {
+  /** The statements the querying connection has prepared, the query itself among them when it is prepared. */
+  const prepared = (prisma: PrismaClient) =>
+    prisma.$queryRaw<{ name: string }[]>`SELECT name FROM pg_prepared_statements WHERE statement LIKE '%pg_prepared_statements%'`;
+
+  it('prepares each statement once per connection when asked to, and answers the same', async () => {
+    const named = createPrismaClient(testDatabaseUrl(), { preparedStatements: true });
+    const plain = createPrismaClient(testDatabaseUrl());
+    try {
+      const first = await prepared(named);
+      expect(first).toHaveLength(1);
+      expect(first[0]?.name).toMatch(/^ignite_[0-9a-f]{32}$/);
+      // Again on a connection that has it: same name, and still the right answer.
+      expect(await prepared(named)).toEqual(first);
+      expect(await named.$queryRaw`SELECT ${41}::int + 1 AS answer`).toEqual([{ answer: 42 }]);
+      expect(await plain.$queryRaw`SELECT ${41}::int + 1 AS answer`).toEqual([{ answer: 42 }]);
+      expect(await prepared(plain)).toEqual([]);
+    } finally {
+      await Promise.all([named.$disconnect(), plain.$disconnect()]);
+    }
+  });
+});
