@@ -7,7 +7,9 @@
  *      the runner uses, hit directly: added p50 latency (one connection) and throughput ratio
  *      (many connections);
  *  (b) cold start: the first invocation of a freshly published release (resolve, fetch and
- *      verify the artifact, spawn, readiness, answer), one new artifact each run;
+ *      verify the artifact, spawn, readiness, answer), one new artifact each run; and (b') the
+ *      same when the release is announced first, as the API does on publish (the runner resolves
+ *      it and verifies its artifact on the notice);
  *  (c) many functions: FUNCTIONS apps of the same artifact invoked round-robin with room for only
  *      WARM_SLOTS instances: errors and latency percentiles.
  */
@@ -41,6 +43,7 @@ const settings = {
   functions: Number(process.env.FUNCTIONS ?? 200),
   warmSlots: Number(process.env.WARM_SLOTS ?? 50),
   rrConnections: Number(process.env.RR_CONNECTIONS ?? 16),
+  announcedDelayMs: Number(process.env.ANNOUNCED_DELAY_MS ?? 50),
   /** Rounds with at most this share of the CPU stolen by the hypervisor get a ratio of their own. */
   maxSteal: Number(process.env.MAX_STEAL ?? 0.02),
 };
@@ -293,6 +296,27 @@ async function main(): Promise<void> {
     const prepareMs = coldStarts.map((r) => r.prepareMs ?? 0);
     const readyMs = coldStarts.map((r) => r.readyMs ?? 0);
 
+    // (b') the same, announced as the API announces a publish (the runner verifies the artifact on
+    // the notice), and invoked ANNOUNCED_DELAY_MS later, as a caller would once `publish` returned.
+    const announcer = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1 });
+    const announced: number[] = [];
+    try {
+      for (let i = 0; i < settings.coldRuns; i++) {
+        const unique = await store.put(Buffer.concat([program, randomBytes(32)]));
+        const functionId = await createApp(`announced${i}`, unique);
+        const app = await prisma.app.findFirstOrThrow({ where: { orgId: org.id, name: `announced${i}` } });
+        const event = { appId: app.id, functionId, releaseId: app.activeReleaseId, number: 1 };
+        await announcer.publish(channels.releases(prefix), JSON.stringify(event));
+        await new Promise((resolveDelay) => setTimeout(resolveDelay, settings.announcedDelayMs));
+        const answer = await invoke(functionId);
+        if (answer.status !== 200 || answer.cold !== 'true') throw new Error(`announced run ${i}: ${answer.status}, cold=${answer.cold}`);
+        announced.push(answer.ms);
+      }
+    } finally {
+      announcer.disconnect();
+    }
+    const announcedStarts = runner.ready.filter((r) => r.functionId?.includes('/announced'));
+
     // (c) many functions, few warm slots.
     const rr = await wrk(
       `${base}/`,
@@ -338,6 +362,10 @@ async function main(): Promise<void> {
         90,
       ).toFixed(2)} ms, max ${Math.max(...cold.map((c) => c.ms)).toFixed(2)} ms`,
       `    runner time to first byte p50 ${median(cold.map((c) => c.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(readyMs).toFixed(2)} ms; ${coldStarts.filter((r) => r.standby === true).length} of ${coldStarts.length} started by a standby shell)`,
+      `(b') the same, announced as the API announces a publish (the artifact verified on the notice), invoked ${settings.announcedDelayMs} ms later`,
+      `    client-observed p50 ${median(announced).toFixed(2)} ms, p90 ${percentile(announced, 90).toFixed(2)} ms; instance start p50 ${median(
+        announcedStarts.map((r) => r.startMs ?? 0),
+      ).toFixed(2)} ms (artifact p50 ${median(announcedStarts.map((r) => r.prepareMs ?? 0)).toFixed(2)} ms)`,
       '',
       `(c) ${settings.functions} functions round-robin, ${settings.warmSlots} warm slots, ${settings.rrConnections} connections, ${settings.duration}`,
       `    ${rr.requests} requests, ${rr.rps.toFixed(0)} req/s, errors ${rr.errors} (goal 0: connect ${rr.connect}, read ${rr.read}, write ${rr.write}, non-2xx ${rr.status}, timeout ${rr.timeout})`,

@@ -10,9 +10,9 @@
 # Needs Postgres (migrated) and Redis; uses DATABASE_URL (default the dev database
 # postgresql://postgres@127.0.0.1:5432/ignite) and REDIS_URL (default redis://127.0.0.1:6379).
 # Settings (environment): DURATION (5s), WARMUP (2s), CONNECTIONS (32), ROUNDS (9),
-# COLD_RUNS (30), FUNCTIONS (200), WARM_SLOTS (50), RR_CONNECTIONS (16), RUNNER_PORT (18181),
-# MAX_STEAL (0.02: the rounds in which the hypervisor took at most this share of the CPU get a
-# ratio of their own).
+# COLD_RUNS (30), ANNOUNCED_DELAY_MS (50), FUNCTIONS (200), WARM_SLOTS (50), RR_CONNECTIONS (16),
+# RUNNER_PORT (18181), MAX_STEAL (0.02: the rounds in which the hypervisor took at most this share
+# of the CPU get a ratio of their own).
 # This is a benchmark, not a test: it fails only if something cannot run.
 set -euo pipefail
 

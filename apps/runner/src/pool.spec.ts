@@ -1,5 +1,9 @@
 jest.mock('uuid', () => require('./testing/uuid-v7'));
 
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { channels, type ReleaseActivated } from '@ignite/contracts';
 import type { PrismaClient } from '@ignite/database';
 import { createRedis } from '@ignite/service-kit';
 import { testRedisUrl, waitFor } from '@ignite/testing';
@@ -7,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { buildFixtures, type FixturePrograms } from './testing/fixtures';
 import {
   type Answer,
+  addRelease,
   cleanup,
   invoke,
   publish,
@@ -139,6 +144,29 @@ describe('instance pool: concurrency, saturation, release switches, eviction', (
         ? true
         : undefined,
     );
+  });
+
+  it("verifies a native release's artifact when it is announced: a corrupt one is found before anyone calls", async () => {
+    const t = await runner({});
+    const fn = await seed(t, { program: programs.hello });
+    // Release 2: bytes of its own (a blob the runner has never seen), corrupted in the store.
+    const program = join(t.dataDir, 'hello-2');
+    await writeFile(program, Buffer.concat([await readFile(programs.hello), randomBytes(16)]), { mode: 0o755 });
+    const releaseId = await addRelease(prisma, t.store, fn.appId, program);
+    const { artifactSha256, number } = await prisma.release.findUniqueOrThrow({ where: { id: releaseId } });
+    const blob = t.store.pathOf(artifactSha256);
+    await chmod(blob, 0o755);
+    await writeFile(blob, 'not the program');
+    const event: ReleaseActivated = { appId: fn.appId, functionId: fn.functionId, releaseId, number };
+    await redis.publish(channels.releases(t.prefix), JSON.stringify(event));
+
+    // Nobody invoked it: the runner checked the artifact on the notice, and the store dropped the corrupt copy.
+    await waitFor(async () => ((await t.store.has(artifactSha256)) ? undefined : true));
+    const warning = await waitFor(() =>
+      t.logs.find((r) => r.msg === 'could not prepare the new release' && r.functionId === fn.functionId),
+    );
+    expect(JSON.stringify(warning)).toContain(`${artifactSha256} is corrupt`);
+    expect(t.logs.filter((r) => r.msg === 'instance ready' && r.functionId === fn.functionId)).toEqual([]);
   });
 
   it('evicts the least recently used idle instance when the runner is full, and stops idle ones', async () => {

@@ -140,7 +140,9 @@ export class Runner {
     });
     // A new active release: resolve it now, so the old instances drain before the next invocation;
     // a wasm release is also prepared (transpiled, compiled, a standby instance loaded) so that its
-    // first invocation only runs the handler, even on a runner that never served the app.
+    // first invocation only runs the handler, even on a runner that never served the app; a native
+    // release's artifact is verified, so that its first invocation starts the program at once (and
+    // a corrupt or missing artifact is found now, not by a caller).
     this.resolver.onActivated((event) => {
       const slash = event.functionId.indexOf('/');
       if (slash <= 0) return;
@@ -150,11 +152,11 @@ export class Runner {
         .then((fn) => {
           if (fn === null) return;
           if (known) this.pool.refresh(fn);
-          if (fn.release?.target === 'wasm' && fn.release.id === event.releaseId) {
-            this.wasm
-              .prepare(fn)
-              .catch((error: unknown) => logger.warn({ err: error, functionId: fn.functionId }, 'could not prepare the wasm release'));
-          }
+          if (fn.release?.id !== event.releaseId) return;
+          const prepared = fn.release.target === 'wasm' ? this.wasm.prepare(fn) : artifacts.executable(fn.release.artifactSha256);
+          prepared.catch((error: unknown) =>
+            logger.warn({ err: error, functionId: fn.functionId, target: fn.release?.target }, 'could not prepare the new release'),
+          );
         })
         .catch((error: unknown) => logger.warn({ err: error, functionId: event.functionId }, 'could not resolve the new release'));
     });
