@@ -33,8 +33,15 @@ interface Child {
 }
 
 const children = new Map<number, Child>();
-/** Standby shells by descriptor layout (`layoutOf`), each waiting for its script on stdin. */
-const standbys = new Map<string, ChildProcess>();
+/** A shell waiting for its script on stdin, and the number the runner knows its pipes by. */
+interface Standby {
+  process: ChildProcess;
+  number: number;
+}
+
+/** Standby shells by descriptor layout (`layoutOf`). */
+const standbys = new Map<string, Standby>();
+let standbysForked = 0;
 /** The program's message pipe (direct connections). */
 const MESSAGES_FD = 5;
 /** What a standby's script may `export`: anything else (never from the runner) goes the fork's way. */
@@ -117,37 +124,46 @@ function launchScript(request: SpawnRequest): string | null {
   return `${lines.join('\n')}\n`;
 }
 
-/** Forks a standby for the layout, unless it has one. */
+/** Forks a standby for the layout, unless it has one, and hands its pipes to the runner. */
 function prepareStandby(readyFd: number, channel: boolean): void {
   const layout = layoutOf(readyFd, channel);
   if (options.standbyShell === null || standbys.has(layout) || !process.connected) return;
-  let standby: ChildProcess;
+  let shell: ChildProcess;
   try {
-    standby = spawn(options.standbyShell, ['-s'], { env: {}, cwd: '/', detached: true, stdio: stdioOf(readyFd, channel, 'pipe') });
+    shell = spawn(options.standbyShell, ['-s'], { env: {}, cwd: '/', detached: true, stdio: stdioOf(readyFd, channel, 'pipe') });
   } catch {
     return;
   }
-  standby.on('error', () => {});
-  if (standby.pid === undefined) return;
+  shell.on('error', () => {});
+  if (shell.pid === undefined) return;
+  const standby: Standby = { process: shell, number: ++standbysForked };
   standbys.set(layout, standby);
-  standby.once('exit', () => {
-    if (standbys.get(layout) === standby) standbys.delete(layout);
+  shell.once('exit', () => {
+    if (standbys.get(layout) !== standby) return;
+    standbys.delete(layout);
+    send({ type: 'standby-gone', standby: standby.number });
   });
-  standby.stdin?.on('error', () => {});
-  // Its pipes are the program's: nothing of them is read here before the runner has them.
-  holdReading(standby.stderr);
-  if (channel) holdReading((standby.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD]);
+  shell.stdin?.on('error', () => {});
+  // Its pipes are the program's: nothing of them is read here; the runner holds them from now on.
+  const pipes: [Readable | null | undefined, 'stderr' | 'messages'][] = [[shell.stderr, 'stderr']];
+  if (channel) pipes.push([(shell.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD], 'messages']);
+  for (const [stream, pipe] of pipes) {
+    if (!stream) continue;
+    stream.on('error', () => {});
+    holdReading(stream);
+    send({ type: 'standby-pipe', standby: standby.number, pipe }, stream, () => stream.destroy());
+  }
 }
 
 /** The layout's standby, now running `request`'s script; null when there is none (or the script cannot be said). */
-function takeStandby(request: SpawnRequest): ChildProcess | null {
+function takeStandby(request: SpawnRequest): Standby | null {
   const layout = layoutOf(request.readyFd, request.channel === true);
   const standby = standbys.get(layout);
-  if (standby === undefined || standby.exitCode !== null || standby.signalCode !== null) return null;
+  if (standby === undefined || standby.process.exitCode !== null || standby.process.signalCode !== null) return null;
   const script = launchScript(request);
   if (script === null) return null;
   standbys.delete(layout);
-  standby.stdin?.end(script);
+  standby.process.stdin?.end(script);
   return standby;
 }
 
@@ -168,7 +184,7 @@ function start(request: SpawnRequest): void {
   const { id } = request;
   const standby = takeStandby(request);
   let childProcess: ChildProcess;
-  if (standby !== null) childProcess = standby;
+  if (standby !== null) childProcess = standby.process;
   else {
     try {
       childProcess = fork(request);
@@ -218,27 +234,11 @@ function start(request: SpawnRequest): void {
     finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }) }),
   );
   if (childProcess.pid === undefined) return;
-  if (request.channel) {
-    // The program closing its channel, or dying, is seen through its exit.
-    childProcess.on('error', () => {});
-    const messages = (childProcess.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD];
-    if (messages) {
-      messages.on('error', () => {});
-      holdReading(messages);
-      // The runner reads the program's messages itself: nothing of them passes through here.
-      send({ type: 'messages', id }, messages, () => messages.destroy());
-    }
-  }
-
-  const stderr = childProcess.stderr;
-  if (stderr !== null) {
-    stderr.on('error', () => {});
-    holdReading(stderr);
-    // Once sent, the handle is closed here: the runner holds the only copy. (The stream left
-    // behind is destroyed then, or the child would never count as closed.)
-    send({ type: 'spawned', id, pid: childProcess.pid, standby: standby !== null }, stderr, () => stderr.destroy());
+  if (standby !== null) {
+    // The runner has had its pipes since the standby was forked.
+    send({ type: 'spawned', id, pid: childProcess.pid, standby: standby.number });
   } else {
-    send({ type: 'spawned', id, pid: childProcess.pid, standby: standby !== null });
+    sendPipes(id, childProcess, request.channel === true);
   }
   const ready = childProcess.stdio[request.readyFd] as Readable | null | undefined;
   if (ready) {
@@ -263,6 +263,32 @@ function start(request: SpawnRequest): void {
       replaceStandby();
     });
     ready.on('error', () => {});
+  }
+}
+
+/** A forked program's stderr (and message pipe) go to the runner, which reads them directly. */
+function sendPipes(id: number, childProcess: ChildProcess, channel: boolean): void {
+  const pid = childProcess.pid as number;
+  if (channel) {
+    // The program closing its channel, or dying, is seen through its exit.
+    childProcess.on('error', () => {});
+    const messages = (childProcess.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD];
+    if (messages) {
+      messages.on('error', () => {});
+      holdReading(messages);
+      // The runner reads the program's messages itself: nothing of them passes through here.
+      send({ type: 'messages', id }, messages, () => messages.destroy());
+    }
+  }
+  const stderr = childProcess.stderr;
+  if (stderr !== null) {
+    stderr.on('error', () => {});
+    holdReading(stderr);
+    // Once sent, the handle is closed here: the runner holds the only copy. (The stream left
+    // behind is destroyed then, or the child would never count as closed.)
+    send({ type: 'spawned', id, pid }, stderr, () => stderr.destroy());
+  } else {
+    send({ type: 'spawned', id, pid });
   }
 }
 
@@ -302,7 +328,7 @@ process.on('message', (message: ToHelper, handle?: Socket) => {
 // The runner is gone (exited, crashed, or closed the channel): take every program with it.
 process.on('disconnect', () => {
   for (const child of children.values()) killGroup(child, 'SIGKILL');
-  for (const standby of standbys.values()) killGroup({ process: standby, reaped: false }, 'SIGKILL');
+  for (const standby of standbys.values()) killGroup({ process: standby.process, reaped: false }, 'SIGKILL');
   process.exit(0);
 });
 

@@ -75,9 +75,18 @@ export type ToHelper = SpawnRequest | SignalRequest | HandoffRequest | TellReque
 export type FromHelper =
   /**
    * Sent with the program's stderr pipe as the message's handle: the runner reads it directly.
-   * `standby`: a standby shell started it (no fork on the way).
+   * `standby`: a standby shell started it (no fork on the way), and the runner already holds its
+   * pipes (`standby-pipe`): no handle comes with this message.
    */
-  | { type: 'spawned'; id: number; pid: number; standby: boolean }
+  | { type: 'spawned'; id: number; pid: number; standby?: number }
+  /**
+   * Sent with one pipe of a standby shell as the message's handle, when the standby is forked: a
+   * start from it then sends no handle (each handle waits for the runner's acknowledgement before
+   * anything else goes out, readiness included).
+   */
+  | { type: 'standby-pipe'; standby: number; pipe: 'stderr' | 'messages' }
+  /** The standby went away unused: the runner closes its pipes. */
+  | { type: 'standby-gone'; standby: number }
   | { type: 'ready'; id: number }
   /** The ready descriptor closed without a word (a program that does not use it). */
   | { type: 'ready-fd-closed'; id: number }

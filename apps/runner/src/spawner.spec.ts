@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@ignite/testing';
 import pino from 'pino';
 import { type ProgramSpec, type SpawnedProgram, Spawner } from './spawner';
 
@@ -118,6 +119,23 @@ maybe('Spawner', () => {
     throw new Error('no start came from a standby');
   }
 
+  /** The helper's standby shells waiting for a script (children of the helper running the shell, with nothing exec'd yet). */
+  function standbyShells(): number[] {
+    const helperPid = (spawner as unknown as { helper: { pid: number } }).helper.pid;
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          return parent === helperPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${DASH}\0-s`);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  }
+
   async function expectStartedAsAsked(out: string, extraEnv: Record<string, string> = {}): Promise<void> {
     const environ = environOf(await readFile(join(out, 'environ')));
     expect(environ).toEqual({ OUT: out, PATH: '/usr/bin:/bin', AWKWARD, EMPTY: '', ...extraEnv });
@@ -152,6 +170,20 @@ maybe('Spawner', () => {
     const started = await runFromStandby('unlimited', { unlimited: true });
     const limits = await readFile(join(started.out, 'limits'), 'utf8');
     expect(limitOf(limits, 'Max address space')).toEqual(['unlimited', 'unlimited']);
+  });
+
+  it('a standby that dies unused is replaced: the next start forks, the one after has a standby again', async () => {
+    await runFromStandby('before-kill');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One per layout started so far (with a channel, and without).
+    const shells = standbyShells();
+    expect(shells.length).toBeGreaterThanOrEqual(1);
+    for (const pid of shells) process.kill(pid, 'SIGKILL');
+    await waitFor(() => (standbyShells().length === 0 ? true : undefined));
+    const forked = await run('after-kill');
+    expect(forked.program.fromStandby).toBe(false);
+    await expectStartedAsAsked(forked.out);
+    await runFromStandby('standby-again');
   });
 
   it('a program that is not there fails to start with its error, standby or not', async () => {

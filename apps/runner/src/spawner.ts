@@ -27,6 +27,12 @@ export interface ProgramSpec {
   limits?: ResourceLimits;
 }
 
+/** A standby shell's pipes, held by the runner until a program starts from it. */
+interface StandbyPipes {
+  stderr?: Socket;
+  messages?: Socket;
+}
+
 /** A program started by the helper, as the runner sees it. */
 export class SpawnedProgram {
   pid: number | undefined = undefined;
@@ -72,8 +78,12 @@ export class SpawnedProgram {
     switch (message.type) {
       case 'spawned':
         this.pid = message.pid;
-        this.fromStandby = message.standby;
-        if (handle instanceof Socket) this.attachStderr(handle);
+        if (message.standby !== undefined) {
+          this.fromStandby = true;
+          const pipes = this.spawner.takeStandbyPipes(message.standby);
+          if (pipes.messages !== undefined) this.attachMessages(pipes.messages);
+          if (pipes.stderr !== undefined) this.attachStderr(pipes.stderr);
+        } else if (handle instanceof Socket) this.attachStderr(handle);
         return;
       case 'ready':
         this.readiness = 'ready';
@@ -165,6 +175,8 @@ export class Spawner {
   private helper: ChildProcess | null = null;
   private helperUp: Promise<void> | null = null;
   private readonly programs = new Map<number, SpawnedProgram>();
+  /** The pipes of the helper's standby shells, by standby number, until a program starts from one. */
+  private readonly standbyPipes = new Map<number, StandbyPipes>();
   private nextId = 1;
   private closed = false;
   private restarts = 0;
@@ -235,6 +247,27 @@ export class Spawner {
     });
   }
 
+  /** @internal The pipes of the standby a program started from (its `spawned` message names it). */
+  takeStandbyPipes(standby: number): StandbyPipes {
+    const pipes = this.standbyPipes.get(standby) ?? {};
+    this.standbyPipes.delete(standby);
+    return pipes;
+  }
+
+  private keepStandbyPipe(standby: number, pipe: keyof StandbyPipes, handle: unknown): void {
+    if (!(handle instanceof Socket)) return;
+    handle.on('error', () => {});
+    const pipes = this.standbyPipes.get(standby) ?? {};
+    pipes[pipe] = handle;
+    this.standbyPipes.set(standby, pipes);
+  }
+
+  private closeStandbyPipes(standby: number): void {
+    const pipes = this.takeStandbyPipes(standby);
+    pipes.stderr?.destroy();
+    pipes.messages?.destroy();
+  }
+
   /** Writes `message` on the program's channel (a program started with `channel`). */
   tell(program: SpawnedProgram, message: unknown): void {
     if (program.requested && program.status === null) this.send({ type: 'tell', id: program.id, message }, program);
@@ -277,7 +310,11 @@ export class Spawner {
       serialization: 'json',
     });
     this.helper = helper;
-    helper.on('message', (message: FromHelper, handle: unknown) => this.programs.get(message.id)?.receive(message, handle));
+    helper.on('message', (message: FromHelper, handle: unknown) => {
+      if (message.type === 'standby-pipe') this.keepStandbyPipe(message.standby, message.pipe, handle);
+      else if (message.type === 'standby-gone') this.closeStandbyPipes(message.standby);
+      else this.programs.get(message.id)?.receive(message, handle);
+    });
     helper.on('error', (error) => this.logger.error({ err: error }, 'spawn helper error'));
     helper.once('exit', (code, signal) => this.helperExited(helper, code, signal));
     return new Promise((resolve, reject) => {
@@ -304,6 +341,7 @@ export class Spawner {
       }
     }
     this.programs.clear();
+    for (const standby of [...this.standbyPipes.keys()]) this.closeStandbyPipes(standby);
     if (this.closed) return;
     this.restarts++;
     this.logger.error({ code, signal, restarts: this.restarts }, 'the spawn helper exited: starting a new one');
