@@ -1,7 +1,8 @@
 /**
  * The runner's spawn helper: a small process (node built-ins only, so forking it is cheap)
- * that starts the programs for the runner, hands each one's stderr pipe over to the runner, and
- * reports readiness and exits over its IPC channel (protocol: `spawner-protocol.ts`).
+ * that starts the programs for the runner, hands each one's pipes (stderr, the ready descriptor,
+ * the message pipe) over to the runner, which reads them itself, and reports exits over its IPC
+ * channel (protocol: `spawner-protocol.ts`).
  * CommonJS TypeScript that Node runs as is (type stripping) under the tests, and compiled to
  * `spawner-main.cjs` for the built runner.
  *
@@ -10,8 +11,8 @@
  * of descriptors it has started a program with, the helper keeps a standby: a shell (dash,
  * `standbyShell`) already forked with that layout's pipes, waiting on its stdin. A start writes it
  * a script — `ulimit`, `cd`, `export` each variable, `exec` the program — and the program runs in
- * the standby's process, pipes and all; a new standby is forked once the program is ready, off
- * the start's path. A start that finds no standby (the first of its layout, or one right behind
+ * the standby's process, pipes and all (the runner has held them since the standby was forked);
+ * a new standby is forked a moment later, off the start's path. A start that finds no standby (the first of its layout, or one right behind
  * another) forks as before.
  *
  * If the runner goes away (the channel closes), every program is killed and the helper exits: a
@@ -20,7 +21,7 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { FromHelper, HandoffRequest, HelperOptions, SpawnRequest, ToHelper } from './spawner-protocol';
+import type { FromHelper, HandoffRequest, HelperOptions, SpawnRequest, StandbyPipe, ToHelper } from './spawner-protocol';
 
 const { spawn } = require('node:child_process') as typeof import('node:child_process');
 const { accessSync, constants } = require('node:fs') as typeof import('node:fs');
@@ -46,8 +47,13 @@ let standbysForked = 0;
 const MESSAGES_FD = 5;
 /** What a standby's script may `export`: anything else (never from the runner) goes the fork's way. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** How long after a start settles its layout's next standby is forked. */
-const STANDBY_DELAY_MS = 10;
+/**
+ * How long after a start its layout's next standby is forked: the program is usually up by then
+ * and its first connection handed over, so the fork (which holds this loop) delays neither.
+ */
+const STANDBY_DELAY_MS = 20;
+/** How often the channel to the runner is checked (see `runnerGone`). */
+const CHANNEL_CHECK_MS = 500;
 
 function send(message: FromHelper, handle?: Readable, sent?: () => void): void {
   if (!process.connected) {
@@ -145,14 +151,13 @@ function prepareStandby(readyFd: number, channel: boolean): void {
   });
   shell.stdin?.on('error', () => {});
   // Its pipes are the program's: nothing of them is read here; the runner holds them from now on.
-  const pipes: [Readable | null | undefined, 'stderr' | 'messages'][] = [[shell.stderr, 'stderr']];
-  if (channel) pipes.push([(shell.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD], 'messages']);
-  for (const [stream, pipe] of pipes) {
-    if (!stream) continue;
-    stream.on('error', () => {});
-    holdReading(stream);
-    send({ type: 'standby-pipe', standby: standby.number, pipe }, stream, () => stream.destroy());
-  }
+  const stdio = shell.stdio as unknown as (Readable | null | undefined)[];
+  const pipes: [Readable | null | undefined, StandbyPipe][] = [
+    [shell.stderr, 'stderr'],
+    [stdio[readyFd], 'ready'],
+  ];
+  if (channel) pipes.push([stdio[MESSAGES_FD], 'messages']);
+  for (const [stream, pipe] of pipes) handOver(stream, { type: 'standby-pipe', standby: standby.number, pipe });
 }
 
 /** The layout's standby, now running `request`'s script; null when there is none (or the script cannot be said). */
@@ -194,14 +199,8 @@ function start(request: SpawnRequest): void {
       return;
     }
   }
-  // Once this start is settled (ready, or not), the next of its layout gets a standby: a moment
-  // later, so that the fork (which holds this loop) does not hold up the first connection's handoff.
-  let replaced = false;
-  const replaceStandby = () => {
-    if (replaced) return;
-    replaced = true;
-    setTimeout(() => prepareStandby(request.readyFd, request.channel === true), STANDBY_DELAY_MS);
-  };
+  // The next start of this layout gets a standby.
+  setTimeout(() => prepareStandby(request.readyFd, request.channel === true), STANDBY_DELAY_MS);
   const child: Child = { process: childProcess, reaped: false };
   children.set(id, child);
   let settled = false;
@@ -212,7 +211,6 @@ function start(request: SpawnRequest): void {
     child.reaped = true;
     children.delete(id);
     send(message);
-    replaceStandby();
   };
   childProcess.once('error', (error: NodeJS.ErrnoException) => {
     if (childProcess.pid === undefined) {
@@ -227,7 +225,7 @@ function start(request: SpawnRequest): void {
     } catch {
       // ESRCH
     }
-    // The ready pipe closes right after, unless a descendant escaped the group and holds it open.
+    // 'close' follows at once (the pipes are the runner's); this is in case it does not.
     setTimeout(() => finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }) }), 1000).unref();
   });
   childProcess.once('close', (code: number | null, signal: NodeJS.Signals | null) =>
@@ -238,58 +236,34 @@ function start(request: SpawnRequest): void {
     // The runner has had its pipes since the standby was forked.
     send({ type: 'spawned', id, pid: childProcess.pid, standby: standby.number });
   } else {
-    sendPipes(id, childProcess, request.channel === true);
-  }
-  const ready = childProcess.stdio[request.readyFd] as Readable | null | undefined;
-  if (ready) {
-    let said = '';
-    let told = false;
-    ready.on('data', (chunk: Buffer) => {
-      if (told) return;
-      said += chunk.toString('latin1');
-      if (said.includes('ready')) {
-        told = true;
-        send({ type: 'ready', id });
-        replaceStandby();
-      } else if (said.length > 64) {
-        told = true;
-        send({ type: 'ready-fd-closed', id });
-        replaceStandby();
-      }
-    });
-    ready.on('end', () => {
-      if (!told) send({ type: 'ready-fd-closed', id });
-      told = true;
-      replaceStandby();
-    });
-    ready.on('error', () => {});
+    sendPipes(id, childProcess, request);
   }
 }
 
-/** A forked program's stderr (and message pipe) go to the runner, which reads them directly. */
-function sendPipes(id: number, childProcess: ChildProcess, channel: boolean): void {
+/** A forked program's pipes go to the runner, which reads them directly: nothing of them passes through here. */
+function sendPipes(id: number, childProcess: ChildProcess, request: SpawnRequest): void {
   const pid = childProcess.pid as number;
-  if (channel) {
+  const stdio = childProcess.stdio as unknown as (Readable | null | undefined)[];
+  if (request.channel) {
     // The program closing its channel, or dying, is seen through its exit.
     childProcess.on('error', () => {});
-    const messages = (childProcess.stdio as unknown as (Readable | null | undefined)[])[MESSAGES_FD];
-    if (messages) {
-      messages.on('error', () => {});
-      holdReading(messages);
-      // The runner reads the program's messages itself: nothing of them passes through here.
-      send({ type: 'messages', id }, messages, () => messages.destroy());
-    }
+    handOver(stdio[MESSAGES_FD], { type: 'messages', id });
   }
-  const stderr = childProcess.stderr;
-  if (stderr !== null) {
-    stderr.on('error', () => {});
-    holdReading(stderr);
-    // Once sent, the handle is closed here: the runner holds the only copy. (The stream left
-    // behind is destroyed then, or the child would never count as closed.)
-    send({ type: 'spawned', id, pid }, stderr, () => stderr.destroy());
-  } else {
-    send({ type: 'spawned', id, pid });
-  }
+  handOver(stdio[request.readyFd], { type: 'ready-pipe', id });
+  if (childProcess.stderr !== null) handOver(childProcess.stderr, { type: 'spawned', id, pid });
+  else send({ type: 'spawned', id, pid });
+}
+
+/**
+ * Sends a pipe to the runner with `message`. Once sent, the handle is closed here: the runner
+ * holds the only copy. (The stream left behind is destroyed then, or the child would never count
+ * as closed.)
+ */
+function handOver(stream: Readable | null | undefined, message: FromHelper): void {
+  if (!stream) return;
+  stream.on('error', () => {});
+  holdReading(stream);
+  send(message, stream, () => stream.destroy());
 }
 
 /** Passes a caller's connection on to the program's channel; this process keeps no copy of it. */
@@ -325,12 +299,18 @@ process.on('message', (message: ToHelper, handle?: Socket) => {
   }
 });
 
-// The runner is gone (exited, crashed, or closed the channel): take every program with it.
-process.on('disconnect', () => {
+/** The runner is gone (exited, crashed, or closed the channel): take every program with it. */
+function runnerGone(): void {
   for (const child of children.values()) killGroup(child, 'SIGKILL');
   for (const standby of standbys.values()) killGroup({ process: standby.process, reaped: false }, 'SIGKILL');
   process.exit(0);
-});
+}
+process.on('disconnect', runnerGone);
+// Node holds 'disconnect' back while a handle it sent waits for its acknowledgement, which never
+// comes once the runner is gone: the channel is closed all the same, and this sees it.
+setInterval(() => {
+  if (!process.connected) runnerGone();
+}, CHANNEL_CHECK_MS).unref();
 
 // Signals meant for the runner (a terminal's Ctrl-C reaches the whole process group) are the
 // runner's to act on: it drains, then closes the channel.

@@ -3,7 +3,8 @@
  * channel. Starting a program means a fork of the process that starts it, and a fork costs in
  * proportion to that process's memory: the runner (Prisma, pools, caches) pays several times
  * what a small helper pays, and blocks its event loop meanwhile. So the helper starts the
- * programs, hands their stderr pipes over to the runner, and reports readiness and exits.
+ * programs, hands their pipes (stderr, ready descriptor, messages) over to the runner, and
+ * reports their exits.
  */
 
 export interface SpawnRequest {
@@ -72,6 +73,9 @@ export interface TellRequest {
 
 export type ToHelper = SpawnRequest | SignalRequest | HandoffRequest | TellRequest;
 
+/** The pipes of a standby shell (the program's, once it starts from it). */
+export type StandbyPipe = 'stderr' | 'messages' | 'ready';
+
 export type FromHelper =
   /**
    * Sent with the program's stderr pipe as the message's handle: the runner reads it directly.
@@ -84,12 +88,11 @@ export type FromHelper =
    * start from it then sends no handle (each handle waits for the runner's acknowledgement before
    * anything else goes out, readiness included).
    */
-  | { type: 'standby-pipe'; standby: number; pipe: 'stderr' | 'messages' }
+  | { type: 'standby-pipe'; standby: number; pipe: StandbyPipe }
   /** The standby went away unused: the runner closes its pipes. */
   | { type: 'standby-gone'; standby: number }
-  | { type: 'ready'; id: number }
-  /** The ready descriptor closed without a word (a program that does not use it). */
-  | { type: 'ready-fd-closed'; id: number }
+  /** Sent with the read end of the program's ready descriptor as the message's handle: the runner reads `ready` itself. */
+  | { type: 'ready-pipe'; id: number }
   /** Sent with the read end of the program's message pipe (descriptor 5) as the message's handle. */
   | { type: 'messages'; id: number }
   /** A handed-off connection could not be passed on (the program is gone): the runner still has it. */

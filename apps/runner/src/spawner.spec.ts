@@ -198,4 +198,31 @@ maybe('Spawner', () => {
     const next = await run('after-missing');
     expect(next.program.fromStandby).toBe(true);
   });
+
+  it('closes, and its helper exits, whenever it is closed after a start (standby pipes in flight or not)', async () => {
+    // A standby is forked 20 ms after a start and its pipes sent to the runner: closing around
+    // then once left the helper waiting for acknowledgements that never came.
+    for (let delayMs = 0; delayMs <= 30; delayMs += 2) {
+      const own = new Spawner(pino({ level: 'silent' }), { prlimitPath: PRLIMIT, standbyShell: DASH });
+      await own.start();
+      const helperPid = (own as unknown as { helper: { pid: number } }).helper.pid;
+      const program = own.spawn({
+        command: '/bin/sh',
+        args: ['-c', 'echo ready >&3; exec sleep 30'],
+        env: {},
+        cwd: dir,
+        readyFd: 3,
+        channel: true,
+      });
+      expect(await readiness(program)).toBe('ready');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const closed = await Promise.race([
+        own.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+      ]);
+      expect({ delayMs, closed }).toEqual({ delayMs, closed: 'closed' });
+      expect(existsSync(`/proc/${helperPid}`)).toBe(false);
+      await program.exited;
+    }
+  }, 120_000);
 });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '@ignite/service-kit';
-import type { FromHelper, HelperOptions, ResourceLimits, SpawnRequest, ToHelper } from './spawner-protocol';
+import type { FromHelper, HelperOptions, ResourceLimits, SpawnRequest, StandbyPipe, ToHelper } from './spawner-protocol';
 
 const NEWLINE = 0x0a;
 
@@ -28,10 +28,7 @@ export interface ProgramSpec {
 }
 
 /** A standby shell's pipes, held by the runner until a program starts from it. */
-interface StandbyPipes {
-  stderr?: Socket;
-  messages?: Socket;
-}
+type StandbyPipes = { [pipe in StandbyPipe]?: Socket };
 
 /** A program started by the helper, as the runner sees it. */
 export class SpawnedProgram {
@@ -56,6 +53,7 @@ export class SpawnedProgram {
   pendingSignal: NodeJS.Signals | null = null;
   private settle!: (status: ProgramStatus) => void;
   private stderr: Socket | null = null;
+  private readyPipe: Socket | null = null;
   private stderrOpen = false;
   private pendingStatus: ProgramStatus | null = null;
 
@@ -82,16 +80,12 @@ export class SpawnedProgram {
           this.fromStandby = true;
           const pipes = this.spawner.takeStandbyPipes(message.standby);
           if (pipes.messages !== undefined) this.attachMessages(pipes.messages);
+          if (pipes.ready !== undefined) this.attachReady(pipes.ready);
           if (pipes.stderr !== undefined) this.attachStderr(pipes.stderr);
         } else if (handle instanceof Socket) this.attachStderr(handle);
         return;
-      case 'ready':
-        this.readiness = 'ready';
-        this.onReadiness();
-        return;
-      case 'ready-fd-closed':
-        if (this.readiness === 'waiting') this.readiness = 'closed';
-        this.onReadiness();
+      case 'ready-pipe':
+        if (handle instanceof Socket) this.attachReady(handle);
         return;
       case 'messages':
         if (handle instanceof Socket) this.attachMessages(handle);
@@ -126,7 +120,32 @@ export class SpawnedProgram {
   private end(status: ProgramStatus): void {
     if (this.status !== null) return;
     this.status = status;
+    // (A descendant that escaped the process group may hold it open.)
+    this.readyPipe?.destroy();
     this.settle(status);
+  }
+
+  /**
+   * The ready descriptor's read end: `ready` on it means the program listens; its end, or more
+   * than a few bytes of anything else, means it does not use the descriptor (it is probed then).
+   * Read to its end whatever comes after: a closed read end would fail the program's writes.
+   */
+  private attachReady(socket: Socket): void {
+    this.readyPipe = socket;
+    socket.on('error', () => {});
+    let said = '';
+    const settle = (readiness: 'ready' | 'closed') => {
+      if (this.readiness !== 'waiting') return;
+      this.readiness = readiness;
+      this.onReadiness();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (this.readiness !== 'waiting') return;
+      said += chunk.toString('latin1');
+      if (said.includes('ready')) settle('ready');
+      else if (said.length > 64) settle('closed');
+    });
+    socket.on('end', () => settle('closed'));
   }
 
   /**
@@ -263,9 +282,7 @@ export class Spawner {
   }
 
   private closeStandbyPipes(standby: number): void {
-    const pipes = this.takeStandbyPipes(standby);
-    pipes.stderr?.destroy();
-    pipes.messages?.destroy();
+    for (const pipe of Object.values(this.takeStandbyPipes(standby))) pipe.destroy();
   }
 
   /** Writes `message` on the program's channel (a program started with `channel`). */
