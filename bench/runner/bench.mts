@@ -362,6 +362,7 @@ async function main(): Promise<void> {
         90,
       ).toFixed(2)} ms, max ${Math.max(...cold.map((c) => c.ms)).toFixed(2)} ms`,
       `    runner time to first byte p50 ${median(cold.map((c) => c.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(readyMs).toFixed(2)} ms; ${coldStarts.filter((r) => r.standby === true).length} of ${coldStarts.length} started by a standby shell)`,
+      '',
       `(b') the same, announced as the API announces a publish (the artifact verified on the notice), invoked ${settings.announcedDelayMs} ms later`,
       `    client-observed p50 ${median(announced).toFixed(2)} ms, p90 ${percentile(announced, 90).toFixed(2)} ms; instance start p50 ${median(
         announcedStarts.map((r) => r.startMs ?? 0),
