@@ -12,8 +12,8 @@
  * `standbyShell`) already forked with that layout's pipes, waiting on its stdin. A start writes it
  * a script — `ulimit`, `cd`, `export` each variable, `exec` the program — and the program runs in
  * the standby's process, pipes and all (the runner has held them since the standby was forked);
- * a new standby is forked a moment later, off the start's path. A start that finds no standby (the first of its layout, or one right behind
- * another) forks as before.
+ * a new standby is forked a moment later, off the start's path. A start that finds no standby
+ * (the first of its layout, or one right behind another) forks as before.
  *
  * If the runner goes away (the channel closes), every program is killed and the helper exits: a
  * crashed runner leaves nothing running.
@@ -21,19 +21,15 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { FromHelper, HandoffRequest, HelperOptions, SpawnRequest, StandbyPipe, ToHelper } from './spawner-protocol';
+import type { FromHelper, HandoffRequest, HelperOptions, ProgramPipe, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const { spawn } = require('node:child_process') as typeof import('node:child_process');
 const { accessSync, constants } = require('node:fs') as typeof import('node:fs');
 
 const options: HelperOptions = { prlimitPath: null, standbyShell: null, ...JSON.parse(process.argv[2] ?? '{}') };
 
-interface Child {
-  process: ChildProcess;
-  reaped: boolean;
-}
-
-const children = new Map<number, Child>();
+/** The programs running, by the runner's id (until they are gone). */
+const children = new Map<number, ChildProcess>();
 /** A shell waiting for its script on stdin, and the number the runner knows its pipes by. */
 interface Standby {
   process: ChildProcess;
@@ -64,11 +60,10 @@ function send(message: FromHelper, handle?: Readable, sent?: () => void): void {
   process.send?.(message, handle as any, {}, () => sent?.());
 }
 
-function killGroup(child: Child, signal: NodeJS.Signals): void {
-  const pid = child.process.pid;
-  if (pid === undefined || child.reaped) return;
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
   try {
-    process.kill(-pid, signal);
+    process.kill(-child.pid, signal);
   } catch {
     // ESRCH: already gone.
   }
@@ -151,20 +146,16 @@ function prepareStandby(readyFd: number, channel: boolean): void {
   });
   shell.stdin?.on('error', () => {});
   // Its pipes are the program's: nothing of them is read here; the runner holds them from now on.
-  const stdio = shell.stdio as unknown as (Readable | null | undefined)[];
-  const pipes: [Readable | null | undefined, StandbyPipe][] = [
-    [shell.stderr, 'stderr'],
-    [stdio[readyFd], 'ready'],
-  ];
-  if (channel) pipes.push([stdio[MESSAGES_FD], 'messages']);
-  for (const [stream, pipe] of pipes) handOver(stream, { type: 'standby-pipe', standby: standby.number, pipe });
+  for (const [stream, pipe] of programPipes(shell, readyFd, channel)) {
+    handOver(stream, { type: 'standby-pipe', standby: standby.number, pipe });
+  }
 }
 
 /** The layout's standby, now running `request`'s script; null when there is none (or the script cannot be said). */
 function takeStandby(request: SpawnRequest): Standby | null {
   const layout = layoutOf(request.readyFd, request.channel === true);
   const standby = standbys.get(layout);
-  if (standby === undefined || standby.process.exitCode !== null || standby.process.signalCode !== null) return null;
+  if (standby === undefined) return null;
   const script = launchScript(request);
   if (script === null) return null;
   standbys.delete(layout);
@@ -201,14 +192,12 @@ function start(request: SpawnRequest): void {
   }
   // The next start of this layout gets a standby.
   setTimeout(() => prepareStandby(request.readyFd, request.channel === true), STANDBY_DELAY_MS);
-  const child: Child = { process: childProcess, reaped: false };
-  children.set(id, child);
+  children.set(id, childProcess);
   let settled = false;
   let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const finish = (message: FromHelper) => {
     if (settled) return;
     settled = true;
-    child.reaped = true;
     children.delete(id);
     send(message);
   };
@@ -220,11 +209,7 @@ function start(request: SpawnRequest): void {
   childProcess.once('exit', (code, signal) => {
     exitStatus = { code, signal };
     // Whatever it started in its group goes with it.
-    try {
-      if (childProcess.pid !== undefined) process.kill(-childProcess.pid, 'SIGKILL');
-    } catch {
-      // ESRCH
-    }
+    killGroup(childProcess, 'SIGKILL');
     // 'close' follows at once (the pipes are the runner's); this is in case it does not.
     setTimeout(() => finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }) }), 1000).unref();
   });
@@ -242,16 +227,24 @@ function start(request: SpawnRequest): void {
 
 /** A forked program's pipes go to the runner, which reads them directly: nothing of them passes through here. */
 function sendPipes(id: number, childProcess: ChildProcess, request: SpawnRequest): void {
-  const pid = childProcess.pid as number;
-  const stdio = childProcess.stdio as unknown as (Readable | null | undefined)[];
-  if (request.channel) {
-    // The program closing its channel, or dying, is seen through its exit.
-    childProcess.on('error', () => {});
-    handOver(stdio[MESSAGES_FD], { type: 'messages', id });
+  // The program closing its channel, or dying, is seen through its exit.
+  if (request.channel) childProcess.on('error', () => {});
+  // First: the runner knows the pid before it can see the program ready on its pipe.
+  send({ type: 'spawned', id, pid: childProcess.pid as number });
+  for (const [stream, pipe] of programPipes(childProcess, request.readyFd, request.channel === true)) {
+    handOver(stream, { type: 'pipe', id, pipe });
   }
-  handOver(stdio[request.readyFd], { type: 'ready-pipe', id });
-  if (childProcess.stderr !== null) handOver(childProcess.stderr, { type: 'spawned', id, pid });
-  else send({ type: 'spawned', id, pid });
+}
+
+/** The pipes the runner reads of a program (or of the standby it will start from). */
+function programPipes(child: ChildProcess, readyFd: number, channel: boolean): [Readable | null | undefined, ProgramPipe][] {
+  const stdio = child.stdio as unknown as (Readable | null | undefined)[];
+  const pipes: [Readable | null | undefined, ProgramPipe][] = [
+    [child.stderr, 'stderr'],
+    [stdio[readyFd], 'ready'],
+  ];
+  if (channel) pipes.push([stdio[MESSAGES_FD], 'messages']);
+  return pipes;
 }
 
 /**
@@ -271,7 +264,7 @@ function handoff(request: HandoffRequest, socket: Socket | undefined): void {
   if (socket === undefined) return;
   // Received sockets start reading: stop before anything the caller sends lands here.
   holdReading(socket);
-  const child = children.get(request.id)?.process;
+  const child = children.get(request.id);
   const failed = () => {
     socket.destroy();
     send({ type: 'handoff-failed', id: request.id, slot: request.slot });
@@ -290,7 +283,7 @@ process.on('message', (message: ToHelper, handle?: Socket) => {
   if (message.type === 'spawn') start(message);
   else if (message.type === 'handoff') handoff(message, handle);
   else if (message.type === 'tell') {
-    const child = children.get(message.id)?.process;
+    const child = children.get(message.id);
     if (child?.connected) child.send(message.message as object, undefined, {}, () => {});
   }
   else if (message.type === 'signal') {
@@ -302,7 +295,7 @@ process.on('message', (message: ToHelper, handle?: Socket) => {
 /** The runner is gone (exited, crashed, or closed the channel): take every program with it. */
 function runnerGone(): void {
   for (const child of children.values()) killGroup(child, 'SIGKILL');
-  for (const standby of standbys.values()) killGroup({ process: standby.process, reaped: false }, 'SIGKILL');
+  for (const standby of standbys.values()) killGroup(standby.process, 'SIGKILL');
   process.exit(0);
 }
 process.on('disconnect', runnerGone);

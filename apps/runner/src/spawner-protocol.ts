@@ -73,28 +73,28 @@ export interface TellRequest {
 
 export type ToHelper = SpawnRequest | SignalRequest | HandoffRequest | TellRequest;
 
-/** The pipes of a standby shell (the program's, once it starts from it). */
-export type StandbyPipe = 'stderr' | 'messages' | 'ready';
+/**
+ * The pipes of a program the runner reads itself: its stderr, its ready descriptor's read end, and
+ * with a channel its message pipe (descriptor 5: JSON lines, see `InstanceConnections`).
+ */
+export type ProgramPipe = 'stderr' | 'messages' | 'ready';
 
 export type FromHelper =
-  /**
-   * Sent with the program's stderr pipe as the message's handle: the runner reads it directly.
-   * `standby`: a standby shell started it (no fork on the way), and the runner already holds its
-   * pipes (`standby-pipe`): no handle comes with this message.
-   */
-  | { type: 'spawned'; id: number; pid: number; standby?: number }
+  /** Sent with one of a forked program's pipes as the message's handle (after its `spawned`). */
+  | { type: 'pipe'; id: number; pipe: ProgramPipe }
   /**
    * Sent with one pipe of a standby shell as the message's handle, when the standby is forked: a
    * start from it then sends no handle (each handle waits for the runner's acknowledgement before
    * anything else goes out, readiness included).
    */
-  | { type: 'standby-pipe'; standby: number; pipe: StandbyPipe }
+  | { type: 'standby-pipe'; standby: number; pipe: ProgramPipe }
   /** The standby went away unused: the runner closes its pipes. */
   | { type: 'standby-gone'; standby: number }
-  /** Sent with the read end of the program's ready descriptor as the message's handle: the runner reads `ready` itself. */
-  | { type: 'ready-pipe'; id: number }
-  /** Sent with the read end of the program's message pipe (descriptor 5) as the message's handle. */
-  | { type: 'messages'; id: number }
+  /**
+   * The program runs. `standby`: a standby shell started it (no fork on the way), and its pipes are
+   * the ones the runner got as that standby's.
+   */
+  | { type: 'spawned'; id: number; pid: number; standby?: number }
   /** A handed-off connection could not be passed on (the program is gone): the runner still has it. */
   | { type: 'handoff-failed'; id: number; slot: number }
   /** Gone; `spawnError` when it could not be started at all. */

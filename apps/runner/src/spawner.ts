@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '@ignite/service-kit';
-import type { FromHelper, HelperOptions, ResourceLimits, SpawnRequest, StandbyPipe, ToHelper } from './spawner-protocol';
+import type { FromHelper, HelperOptions, ProgramPipe, ResourceLimits, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const NEWLINE = 0x0a;
 
@@ -28,7 +28,7 @@ export interface ProgramSpec {
 }
 
 /** A standby shell's pipes, held by the runner until a program starts from it. */
-type StandbyPipes = { [pipe in StandbyPipe]?: Socket };
+type StandbyPipes = { [pipe in ProgramPipe]?: Socket };
 
 /** A program started by the helper, as the runner sees it. */
 export class SpawnedProgram {
@@ -78,17 +78,13 @@ export class SpawnedProgram {
         this.pid = message.pid;
         if (message.standby !== undefined) {
           this.fromStandby = true;
-          const pipes = this.spawner.takeStandbyPipes(message.standby);
-          if (pipes.messages !== undefined) this.attachMessages(pipes.messages);
-          if (pipes.ready !== undefined) this.attachReady(pipes.ready);
-          if (pipes.stderr !== undefined) this.attachStderr(pipes.stderr);
-        } else if (handle instanceof Socket) this.attachStderr(handle);
+          for (const [pipe, socket] of Object.entries(this.spawner.takeStandbyPipes(message.standby))) {
+            this.attach(pipe as ProgramPipe, socket);
+          }
+        }
         return;
-      case 'ready-pipe':
-        if (handle instanceof Socket) this.attachReady(handle);
-        return;
-      case 'messages':
-        if (handle instanceof Socket) this.attachMessages(handle);
+      case 'pipe':
+        if (handle instanceof Socket) this.attach(message.pipe, handle);
         return;
       case 'handoff-failed':
         this.onHandoffFailed(message.slot);
@@ -123,6 +119,12 @@ export class SpawnedProgram {
     // (A descendant that escaped the process group may hold it open.)
     this.readyPipe?.destroy();
     this.settle(status);
+  }
+
+  private attach(pipe: ProgramPipe, socket: Socket): void {
+    if (pipe === 'stderr') this.attachStderr(socket);
+    else if (pipe === 'ready') this.attachReady(socket);
+    else this.attachMessages(socket);
   }
 
   /**
@@ -273,7 +275,7 @@ export class Spawner {
     return pipes;
   }
 
-  private keepStandbyPipe(standby: number, pipe: keyof StandbyPipes, handle: unknown): void {
+  private keepStandbyPipe(standby: number, pipe: ProgramPipe, handle: unknown): void {
     if (!(handle instanceof Socket)) return;
     handle.on('error', () => {});
     const pipes = this.standbyPipes.get(standby) ?? {};
