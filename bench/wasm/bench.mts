@@ -28,10 +28,10 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const dist = (path: string) => join(ROOT, 'apps/runner/dist', path);
 const { ArtifactCache } = await import(dist('artifacts.js'));
 const { WasmKind } = await import(dist('wasm/wasm-instance.js'));
-const { NativeKind } = await import(dist('native-instance.js'));
-const { Spawner } = await import(dist('spawner.js'));
-const { PortAllocator } = await import(dist('ports.js'));
-const { MemoryWatcher } = await import(dist('memory-watch.js'));
+const { NativeKind } = await import(dist('native/native-instance.js'));
+const { Spawner } = await import(dist('native/spawner.js'));
+const { PortAllocator } = await import(dist('native/ports.js'));
+const { MemoryWatcher } = await import(dist('native/memory-watch.js'));
 
 const settings = {
   component: process.env.HELLO_WASM ?? '',

@@ -10,15 +10,15 @@ import type { RunnerConfig } from './config';
 import { DirectServer } from './direct/direct-server';
 import { newExecutionId } from './execution-id';
 import { InternalToken } from './internal-token';
-import { MemoryWatcher } from './memory-watch';
+import { MemoryWatcher } from './native/memory-watch';
 import { Metrics } from './metrics';
-import { NativeKind } from './native-instance';
+import { NativeKind } from './native/native-instance';
 import { InstancePool } from './pool';
-import { PortAllocator } from './ports';
+import { PortAllocator } from './native/ports';
 import { ReleaseResolver } from './release-resolver';
 import { InvocationReporter } from './reporter';
 import { RunnerServer } from './server';
-import { Spawner } from './spawner';
+import { Spawner } from './native/spawner';
 import { WasmKind } from './wasm/wasm-instance';
 
 export interface RunnerOptions {

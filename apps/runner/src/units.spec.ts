@@ -6,7 +6,7 @@ import { RunnerConfigSchema } from './config';
 import { InvocationError } from './errors';
 import { newExecutionId } from './execution-id';
 import { FunctionLog } from './function-log';
-import { PortAllocator } from './ports';
+import { PortAllocator } from './native/ports';
 import { forwardedHeaders, parseInvokePath } from './server';
 
 function memoryLogger(): { logger: Logger; records: Record<string, unknown>[] } {
