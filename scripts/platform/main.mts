@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis } from './services.mts';
-import { buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
+import { buildSandboxLauncher, buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
 import { ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -67,6 +67,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
+      await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl });
     }
     case 'test': {
@@ -77,6 +78,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
+      await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await lint(root);
       // Build caches live outside the clone so CI runs on this machine stay warm; a fresh
       // machine simply starts cold.
@@ -91,7 +93,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       };
       const jest = await runJest(root, env, args);
       const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml'))
-        ? await runCargoTests(root, join(cacheHome(), 'sdk-target'))
+        ? await runCargoTests(root, { sdk: join(cacheHome(), 'sdk-target'), sandbox: join(cacheHome(), 'sandbox-target') })
         : 0;
       return jest !== 0 ? jest : cargo;
     }

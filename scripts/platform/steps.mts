@@ -2,7 +2,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './exec.mts';
 import { ProvisionError, say } from './log.mts';
@@ -28,6 +28,28 @@ export async function generatePrismaClient(root: string): Promise<void> {
 export async function buildTypeScript(root: string): Promise<void> {
   const code = await run(node, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', join(root, 'tsconfig.json')], { cwd: root });
   if (code !== 0) throw new ProvisionError('TypeScript build failed (see above).', 'npx tsc -b');
+}
+
+/**
+ * Builds the runner's sandbox launcher (apps/runner/sandbox, Rust) into `targetDir` (a cache that
+ * outlives the clone: seconds when nothing changed) and puts it where the runner looks for it,
+ * apps/runner/dist/ignite-sandbox.
+ */
+export async function buildSandboxLauncher(root: string, targetDir: string): Promise<void> {
+  const manifest = join(root, 'apps', 'runner', 'sandbox', 'Cargo.toml');
+  const code = await run('cargo', ['build', '--release', '--locked', '--quiet', '--manifest-path', manifest], {
+    cwd: root,
+    env: { ...process.env, CARGO_TARGET_DIR: targetDir },
+  });
+  if (code !== 0) {
+    throw new ProvisionError('the sandbox launcher did not build (see above).', `cargo build --release --manifest-path ${manifest}`);
+  }
+  const dist = join(root, 'apps', 'runner', 'dist');
+  mkdirSync(dist, { recursive: true });
+  // Renamed into place whole: a runner starting meanwhile never sees half a binary.
+  const staged = join(dist, '.ignite-sandbox.new');
+  copyFileSync(join(targetDir, 'release', 'ignite-sandbox'), staged);
+  renameSync(staged, join(dist, 'ignite-sandbox'));
 }
 
 /** Formatting, lint rules and the provisioning scripts' types. */
@@ -58,17 +80,23 @@ export async function runJest(root: string, env: Record<string, string>, args: s
   );
 }
 
-export async function runCargoTests(root: string, targetDir: string): Promise<number> {
-  const manifest = join(root, 'sdk', 'ignite-rs', 'Cargo.toml');
-  const steps: [string, string[]][] = [
-    ['cargo', ['fmt', '--manifest-path', manifest, '--all', '--check']],
-    ['cargo', ['clippy', '--manifest-path', manifest, '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']],
-    ['cargo', ['test', '--manifest-path', manifest, '--workspace', '--locked']],
+/** Formatting, lints and tests of the repository's Rust crates: the SDK and the runner's sandbox launcher. */
+export async function runCargoTests(root: string, targets: { sdk: string; sandbox: string }): Promise<number> {
+  const crates: [string, string, string][] = [
+    ['sdk/ignite-rs', join(root, 'sdk', 'ignite-rs', 'Cargo.toml'), targets.sdk],
+    ['apps/runner/sandbox', join(root, 'apps', 'runner', 'sandbox', 'Cargo.toml'), targets.sandbox],
   ];
-  for (const [command, args] of steps) {
-    say(`${command} ${args[0]} (sdk/ignite-rs)`);
-    const code = await run(command, args, { cwd: root, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });
-    if (code !== 0) return code;
+  for (const [name, manifest, targetDir] of crates) {
+    const steps: [string, string[]][] = [
+      ['cargo', ['fmt', '--manifest-path', manifest, '--all', '--check']],
+      ['cargo', ['clippy', '--manifest-path', manifest, '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']],
+      ['cargo', ['test', '--manifest-path', manifest, '--workspace', '--locked']],
+    ];
+    for (const [command, args] of steps) {
+      say(`${command} ${args[0]} (${name})`);
+      const code = await run(command, args, { cwd: root, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });
+      if (code !== 0) return code;
+    }
   }
   return 0;
 }

@@ -21,7 +21,9 @@ const EXECUTABLE = 0o111;
  * they are: a cold start reads and hashes the artifact, and copies nothing. Any other store's (or
  * a local blob without execute permission) is copied to `<dir>/<sha256>` with mode 0555, hashed
  * as it is copied (the copy is renamed into place only if it matches its address); a copy left
- * by an earlier process is re-hashed before use.
+ * by an earlier process is re-hashed before use. With `runInPlace` off (sandboxed instances) every
+ * artifact is such a copy: what runs is the very bytes that were hashed, in a directory only the
+ * runner writes, never a file of the shared store that another process could replace.
  */
 export class ArtifactCache {
   private readonly ready = new Map<string, Promise<string>>();
@@ -30,6 +32,11 @@ export class ArtifactCache {
   constructor(
     private readonly store: BlobStore,
     private readonly dir: string,
+    /**
+     * false: every artifact is copied (sandboxed instances run from a private copy, so that no
+     * file of a shared directory is ever what gets executed).
+     */
+    private readonly runInPlace = true,
   ) {}
 
   /** A local executable with the artifact's bytes; `InvocationError` when the store has no intact copy. */
@@ -47,7 +54,7 @@ export class ArtifactCache {
   private async materialize(sha256: string): Promise<string> {
     // Also keeps a bad address from naming a path outside the directory.
     if (!SHA256.test(sha256)) throw new InvocationError(ErrorCode.internal, "the release's artifact address is not a sha256");
-    if (this.store instanceof FilesystemBlobStore) {
+    if (this.runInPlace && this.store instanceof FilesystemBlobStore) {
       const inPlace = await this.verifiedInPlace(sha256, this.store);
       if (inPlace !== null) return inPlace;
     }

@@ -48,6 +48,42 @@ export const RunnerConfigSchema = z
      * It must be dash or another POSIX shell without read-only variables (bash's `UID` would stop a start).
      */
     RUNNER_STANDBY_SHELL: z.preprocess((value) => (value === undefined ? '/bin/dash' : value), z.string()),
+    /**
+     * How native instances run: `namespaces` (default) — each in a sandbox of its own (user, pid,
+     * mount, network, ipc, uts and cgroup namespaces, an unprivileged uid, a read-only view of the
+     * shared libraries, its own /proc, /tmp and scratch, a cgroup, rlimits, seccomp; see
+     * apps/runner/sandbox); `none` — as plain processes beside the runner, for trusted code only
+     * (a warning at every start).
+     */
+    RUNNER_SANDBOX: z.enum(['namespaces', 'none']).default('namespaces'),
+    /** The sandbox launcher (`ignite-sandbox`, built by provisioning into apps/runner/dist). */
+    RUNNER_SANDBOX_LAUNCHER: optionalString,
+    /** Host uids of the sandboxes (one per sandbox: a runner running as root maps each to its own). */
+    RUNNER_SANDBOX_UID_BASE: z.coerce.number().int().min(1).max(4_294_000_000).default(200_000),
+    RUNNER_SANDBOX_UID_COUNT: z.coerce.number().int().min(16).default(65_536),
+    /** Sandboxes made ahead of need (per descriptor layout), so that a cold start does not wait for one. */
+    RUNNER_SANDBOX_STANDBYS: z.coerce.number().int().min(0).max(64).default(2),
+    /** Processes and threads of one instance, its children included (a fork bomb stops there). */
+    RUNNER_SANDBOX_PROCESSES: count(256),
+    /** Open descriptors per process of an instance. */
+    RUNNER_SANDBOX_OPEN_FILES: count(1024),
+    /** An instance's scratch directory (`ctx.temp_store()`, a tmpfs counted in its memory), also its largest file. */
+    RUNNER_SANDBOX_SCRATCH_MB: count(512),
+    /** An instance's private /tmp (a tmpfs counted in its memory). */
+    RUNNER_SANDBOX_TMP_MB: count(64),
+    /** Host paths a sandbox sees read only, comma-separated; empty: the shared library directories (/lib, /lib64, /usr/lib/x86_64-linux-gnu, /usr/lib64). */
+    RUNNER_SANDBOX_READ_ONLY: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((path) => path.trim())
+          .filter((path) => path !== ''),
+      )
+      .refine((paths) => paths.every((path) => path.startsWith('/')), 'every path must be absolute'),
+    /** Per-instance cgroups where this process can write a cgroup hierarchy (`auto`), or never (`none`: rlimits only). */
+    RUNNER_SANDBOX_CGROUPS: z.enum(['auto', 'none']).default('auto'),
     /** A warm instance with nothing to do for this long is stopped. */
     RUNNER_IDLE_TIMEOUT_MS: milliseconds(300_000),
     /** How long a program may take to become ready; past it the start fails (502) and the program is killed. */

@@ -177,9 +177,12 @@ describe('runner: invocations against real programs', () => {
     expect(answer.status).toBe(200);
     const names = (answer.body as { names: string[] }).names;
     expect(names).toEqual(
-      expect.arrayContaining(['GREETING', 'PORT', 'IGNITE_PROBE_PORT', 'IGNITE_READY_FD', 'IGNITE_FUNCTION_ID', 'MALLOC_ARENA_MAX']),
+      expect.arrayContaining(['GREETING', 'IGNITE_LISTEN_FD', 'IGNITE_READY_FD', 'IGNITE_FUNCTION_ID', 'MALLOC_ARENA_MAX']),
     );
-    const allowed = new Set(['GREETING', 'DATABASE_URL', 'PATH', 'PORT', 'MALLOC_ARENA_MAX']);
+    // A sandbox has no network: no port, no probe.
+    expect(names).not.toContain('PORT');
+    expect(names).not.toContain('IGNITE_PROBE_PORT');
+    const allowed = new Set(['GREETING', 'DATABASE_URL', 'PATH', 'MALLOC_ARENA_MAX']);
     // NODE_CHANNEL_*: the runner's channel to the serve loop (direct connections).
     expect(names.filter((name) => !allowed.has(name) && !name.startsWith('IGNITE_') && !name.startsWith('NODE_CHANNEL_'))).toEqual([]);
     expect(names).not.toContain('REDIS_URL');
@@ -351,8 +354,13 @@ describe('runner: address-space limit', () => {
   beforeAll(async () => {
     const programs = await buildFixtures();
     prisma = testPrisma();
-    // Resident memory is hardly ever checked: only the address-space limit can stop the program.
-    t = await startRunner({ RUNNER_MEMORY_CHECK_INTERVAL_MS: '600000', RUNNER_ADDRESS_SPACE_HEADROOM_MB: '96' });
+    // Resident memory is hardly ever checked and there is no cgroup: only the address-space limit
+    // can stop the program.
+    t = await startRunner({
+      RUNNER_MEMORY_CHECK_INTERVAL_MS: '600000',
+      RUNNER_ADDRESS_SPACE_HEADROOM_MB: '96',
+      RUNNER_SANDBOX_CGROUPS: 'none',
+    });
     fn = await seedFunction(prisma, t.store, { program: programs.faults, memoryMb: 64 });
   }, 900_000);
 
@@ -368,6 +376,33 @@ describe('runner: address-space limit', () => {
     expect(answer.body).toEqual({ error: 'the function exceeded its memory limit of 64 MiB and was stopped', code: 'function_error' });
     expect(t.logs.some((r) => r.msg === 'function log' && /^memory allocation of \d+ bytes failed/.test(String(r.text)))).toBe(true);
     expect((await invoke(t.url, fn, { action: 'hello' })).status).toBe(200);
+  });
+});
+
+describe('runner: RUNNER_SANDBOX=none (trusted code only)', () => {
+  let t: TestRunner;
+  let prisma: PrismaClient;
+  let fn: SeededFunction;
+
+  beforeAll(async () => {
+    const programs = await buildFixtures();
+    prisma = testPrisma();
+    t = await startRunner({ RUNNER_SANDBOX: 'none' });
+    fn = await seedFunction(prisma, t.store, { program: programs.faults });
+  }, 900_000);
+
+  afterAll(async () => {
+    await t?.stop();
+    await cleanup(prisma, [fn]);
+    await prisma.$disconnect();
+  });
+
+  it('warns at start, and runs programs as plain processes on ports of their own', async () => {
+    expect(t.logs.some((r) => r.level === 40 && /RUNNER_SANDBOX=none/.test(String(r.msg)))).toBe(true);
+    const answer = await invoke(t.url, fn, { action: 'env' });
+    expect(answer.status).toBe(200);
+    expect((answer.body as { names: string[] }).names).toEqual(expect.arrayContaining(['PORT', 'IGNITE_PROBE_PORT']));
+    expect((answer.body as { names: string[] }).names).not.toContain('IGNITE_LISTEN_FD');
   });
 });
 

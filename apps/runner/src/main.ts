@@ -1,5 +1,6 @@
 import { createLogger, loadConfigOrExit } from '@ignite/service-kit';
 import { RunnerConfigSchema } from './config';
+import { SandboxUnavailableError } from './native/sandbox';
 import { Runner } from './runner';
 
 async function main(): Promise<void> {
@@ -28,6 +29,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof SandboxUnavailableError) {
+    process.stderr.write(`runner: could not start: ${error.message}\nfix: ${error.fix}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`runner: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -10,15 +10,17 @@ import type { RunnerConfig } from './config';
 import { DirectServer } from './direct/direct-server';
 import { newExecutionId } from './execution-id';
 import { InternalToken } from './internal-token';
-import { MemoryWatcher } from './native/memory-watch';
 import { Metrics } from './metrics';
+import { MemoryWatcher } from './native/memory-watch';
 import { NativeKind } from './native/native-instance';
-import { InstancePool } from './pool';
 import { PortAllocator } from './native/ports';
+import { DEFAULT_LAUNCHER, prepareSandboxes, probeSandbox, releaseSandboxes } from './native/sandbox';
+import { Spawner } from './native/spawner';
+import type { SandboxOptions } from './native/spawner-protocol';
+import { InstancePool } from './pool';
 import { ReleaseResolver } from './release-resolver';
 import { InvocationReporter } from './reporter';
 import { RunnerServer } from './server';
-import { Spawner } from './native/spawner';
 import { WasmKind } from './wasm/wasm-instance';
 
 export interface RunnerOptions {
@@ -41,6 +43,8 @@ export class Runner {
   private readonly native: NativeKind;
   private readonly wasm: WasmKind;
   private readonly spawner: Spawner;
+  /** The sandboxes programs start in (`RUNNER_SANDBOX=namespaces`). */
+  private readonly sandbox: SandboxOptions | null;
   private readonly logger: Logger;
   private address: AddressInfo | null = null;
   /** The direct port's server (`RUNNER_DIRECT`), and where it listens. */
@@ -86,8 +90,34 @@ export class Runner {
     this.metrics = new Metrics(() => pool?.stats() ?? { starting: 0, ready: 0, busy: 0, draining: 0, stopping: 0, waiting: 0 }, {
       defaultMetrics: options.defaultMetrics ?? false,
     });
-    this.spawner = new Spawner(logger, { prlimitPath, standbyShell });
-    const artifacts = new ArtifactCache(new FilesystemBlobStore(join(dataDir, 'blobs')), join(dataDir, 'runner', 'bin'));
+    this.sandbox =
+      config.RUNNER_SANDBOX === 'none'
+        ? null
+        : prepareSandboxes(
+            {
+              launcher: config.RUNNER_SANDBOX_LAUNCHER ?? DEFAULT_LAUNCHER,
+              dataDir,
+              uidBase: config.RUNNER_SANDBOX_UID_BASE,
+              uidCount: config.RUNNER_SANDBOX_UID_COUNT,
+              standbys: config.RUNNER_SANDBOX_STANDBYS,
+              tmpMb: config.RUNNER_SANDBOX_TMP_MB,
+              scratchMb: config.RUNNER_SANDBOX_SCRATCH_MB,
+              readOnly: config.RUNNER_SANDBOX_READ_ONLY,
+              cgroups: config.RUNNER_SANDBOX_CGROUPS,
+            },
+            logger,
+          );
+    if (this.sandbox === null) {
+      logger.warn(
+        'RUNNER_SANDBOX=none: functions run as plain processes beside the runner, with its uid and its view of the host (trusted code only)',
+      );
+    }
+    this.spawner = new Spawner(logger, { prlimitPath, standbyShell, sandbox: this.sandbox });
+    const artifacts = new ArtifactCache(
+      new FilesystemBlobStore(join(dataDir, 'blobs')),
+      join(dataDir, 'runner', 'bin'),
+      this.sandbox === null,
+    );
     const native = new NativeKind({
       spawner: this.spawner,
       artifacts,
@@ -102,6 +132,15 @@ export class Runner {
       maxInFlight: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
       logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
       directIdleMs: config.RUNNER_DIRECT_IDLE_MS,
+      sandbox:
+        this.sandbox === null
+          ? null
+          : {
+              cgroups: this.sandbox.cgroup !== null,
+              processes: config.RUNNER_SANDBOX_PROCESSES,
+              openFiles: config.RUNNER_SANDBOX_OPEN_FILES,
+              scratchMb: config.RUNNER_SANDBOX_SCRATCH_MB,
+            },
     });
     this.native = native;
     this.wasm = new WasmKind({
@@ -191,6 +230,8 @@ export class Runner {
   /** Subscribes to release announcements and listens; a Redis still away is waited for a few seconds, not forever. */
   async start(): Promise<AddressInfo> {
     await this.spawner.start();
+    // Before anything listens: a host that cannot make a sandbox must not serve functions.
+    if (this.sandbox !== null) await probeSandbox(this.spawner, this.sandbox.launcher);
     const redisUp = Promise.all([this.resolver.start(), waitReady(this.redis)]).then(
       () => true,
       (error: unknown) => {
@@ -237,6 +278,7 @@ export class Runner {
     await this.native.settled();
     await this.wasm.close();
     await this.spawner.close();
+    if (this.sandbox !== null) releaseSandboxes(this.sandbox);
     this.memory.close();
     await Promise.race([this.reporter.close(), delay(2_000)]);
     this.subscriber.disconnect();

@@ -31,6 +31,8 @@ export const headers = {
 export const directProgramEnv = {
   /** The slot file shared with the runner: little-endian u32s, slot n's state at index n. */
   slots: 'IGNITE_DIRECT_SLOTS',
+  /** The same file as an inherited descriptor (a sandboxed program sees no file of the runner's). */
+  slotsFd: 'IGNITE_DIRECT_SLOTS_FD',
   /** How far apart the runner numbers slots (`DIRECT_SLOT_SPACING`; SDKs that ignore it map every index). */
   slotSpacing: 'IGNITE_DIRECT_SLOT_SPACING',
   /** The descriptor of the pipe the program writes its messages to (`DirectProgramMessage`, a JSON line each). */
@@ -83,4 +85,6 @@ export const programEnv = {
   readyFd: 'IGNITE_READY_FD',
   functionId: 'IGNITE_FUNCTION_ID',
   host: 'IGNITE_HOST',
+  /** An inherited listening socket to serve on instead of `PORT` (a sandboxed program: a unix socket, no network). */
+  listenFd: 'IGNITE_LISTEN_FD',
 } as const;

@@ -20,8 +20,16 @@ impl Cgroup {
     /// Creates the instance's directories and moves this process into them.
     pub fn join(config: &CgroupConfig) -> Result<Cgroup, String> {
         let cgroup = match config {
-            CgroupConfig::V1 { memory, pids } => Cgroup { memory: memory.clone(), pids: pids.clone(), version: 1 },
-            CgroupConfig::V2 { path } => Cgroup { memory: Some(path.clone()), pids: Some(path.clone()), version: 2 },
+            CgroupConfig::V1 { memory, pids } => Cgroup {
+                memory: memory.clone(),
+                pids: pids.clone(),
+                version: 1,
+            },
+            CgroupConfig::V2 { path } => Cgroup {
+                memory: Some(path.clone()),
+                pids: Some(path.clone()),
+                version: 2,
+            },
         };
         let pid = std::process::id().to_string();
         for dir in cgroup.dirs() {
@@ -90,7 +98,10 @@ mod tests {
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ignite-sandbox-cgroup-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "ignite-sandbox-cgroup-{name}-{}",
+            std::process::id()
+        ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -104,10 +115,20 @@ mod tests {
             fs::create_dir_all(dir).unwrap();
         }
         fs::write(memory.join("memory.memsw.limit_in_bytes"), "").unwrap();
-        let cgroup = Cgroup { memory: Some(memory.clone()), pids: Some(pids.clone()), version: 1 };
+        let cgroup = Cgroup {
+            memory: Some(memory.clone()),
+            pids: Some(pids.clone()),
+            version: 1,
+        };
         cgroup.limit(&limits(Some(128 << 20))).unwrap();
-        assert_eq!(fs::read_to_string(memory.join("memory.limit_in_bytes")).unwrap(), "134217728");
-        assert_eq!(fs::read_to_string(memory.join("memory.memsw.limit_in_bytes")).unwrap(), "134217728");
+        assert_eq!(
+            fs::read_to_string(memory.join("memory.limit_in_bytes")).unwrap(),
+            "134217728"
+        );
+        assert_eq!(
+            fs::read_to_string(memory.join("memory.memsw.limit_in_bytes")).unwrap(),
+            "134217728"
+        );
         assert_eq!(fs::read_to_string(pids.join("pids.max")).unwrap(), "64");
         fs::remove_dir_all(root).unwrap();
     }
@@ -115,10 +136,17 @@ mod tests {
     #[test]
     fn writes_v2_limits_to_one_directory() {
         let dir = scratch("v2");
-        let cgroup = Cgroup { memory: Some(dir.clone()), pids: Some(dir.clone()), version: 2 };
+        let cgroup = Cgroup {
+            memory: Some(dir.clone()),
+            pids: Some(dir.clone()),
+            version: 2,
+        };
         assert_eq!(cgroup.dirs().len(), 1);
         cgroup.limit(&limits(Some(1 << 20))).unwrap();
-        assert_eq!(fs::read_to_string(dir.join("memory.max")).unwrap(), "1048576");
+        assert_eq!(
+            fs::read_to_string(dir.join("memory.max")).unwrap(),
+            "1048576"
+        );
         assert!(!dir.join("memory.swap.max").exists());
         assert_eq!(fs::read_to_string(dir.join("pids.max")).unwrap(), "64");
         fs::remove_dir_all(dir).unwrap();
@@ -126,8 +154,15 @@ mod tests {
 
     #[test]
     fn a_missing_controller_is_named() {
-        let cgroup = Cgroup { memory: Some(PathBuf::from("/nonexistent/ignite")), pids: None, version: 1 };
+        let cgroup = Cgroup {
+            memory: Some(PathBuf::from("/nonexistent/ignite")),
+            pids: None,
+            version: 1,
+        };
         let error = cgroup.limit(&limits(Some(1))).unwrap_err();
-        assert!(error.contains("/nonexistent/ignite/memory.limit_in_bytes"), "{error}");
+        assert!(
+            error.contains("/nonexistent/ignite/memory.limit_in_bytes"),
+            "{error}"
+        );
     }
 }

@@ -129,12 +129,16 @@ impl StartRequest {
             return Err("two passed files have the same descriptor".to_string());
         }
         for (name, value) in &self.env {
-            if name.is_empty() || name.contains('=') || name.contains('\0') || value.contains('\0') {
+            if name.is_empty() || name.contains('=') || name.contains('\0') || value.contains('\0')
+            {
                 return Err(format!("environment variable {name:?} cannot be passed"));
             }
         }
         if !self.cwd.is_absolute() {
-            return Err(format!("the working directory must be absolute, got {}", self.cwd.display()));
+            return Err(format!(
+                "the working directory must be absolute, got {}",
+                self.cwd.display()
+            ));
         }
         Ok(())
     }
@@ -154,14 +158,22 @@ mod tests {
         assert_eq!(config.uid, Some(200001));
         assert_eq!(
             config.cgroup,
-            Some(CgroupConfig::V1 { memory: Some(PathBuf::from("/sys/fs/cgroup/memory/x")), pids: None })
+            Some(CgroupConfig::V1 {
+                memory: Some(PathBuf::from("/sys/fs/cgroup/memory/x")),
+                pids: None
+            })
         );
         let v2: SandboxConfig = serde_json::from_str(
             r#"{"uid": null, "gid": null, "cgroup": {"version": "2", "path": "/sys/fs/cgroup/i/x"}, "listen": null,
                 "readOnly": [], "tmpMb": 1, "scratchMb": 1}"#,
         )
         .unwrap();
-        assert_eq!(v2.cgroup, Some(CgroupConfig::V2 { path: PathBuf::from("/sys/fs/cgroup/i/x") }));
+        assert_eq!(
+            v2.cgroup,
+            Some(CgroupConfig::V2 {
+                path: PathBuf::from("/sys/fs/cgroup/i/x")
+            })
+        );
         assert!(serde_json::from_str::<SandboxConfig>(r#"{"uid": 1}"#).is_err());
     }
 
@@ -175,9 +187,22 @@ mod tests {
 
     #[test]
     fn validates_a_request() {
-        assert!(request(r#"[{"fd": 7, "path": "/s", "write": true}]"#, r#"{"A": "b"}"#).validate().is_ok());
-        assert!(request(r#"[{"fd": 6, "path": "/s"}]"#, "{}").validate().unwrap_err().contains("from 7"));
-        assert!(request(r#"[{"fd": 7, "path": "/s"}, {"fd": 7, "path": "/t"}]"#, "{}").validate().is_err());
+        assert!(request(
+            r#"[{"fd": 7, "path": "/s", "write": true}]"#,
+            r#"{"A": "b"}"#
+        )
+        .validate()
+        .is_ok());
+        assert!(request(r#"[{"fd": 6, "path": "/s"}]"#, "{}")
+            .validate()
+            .unwrap_err()
+            .contains("from 7"));
+        assert!(request(
+            r#"[{"fd": 7, "path": "/s"}, {"fd": 7, "path": "/t"}]"#,
+            "{}"
+        )
+        .validate()
+        .is_err());
         assert!(request("[]", r#"{"A=B": "c"}"#).validate().is_err());
         assert!(request("[]", r#"{"A": "c\u0000"}"#).validate().is_err());
     }

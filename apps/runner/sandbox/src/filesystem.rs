@@ -25,7 +25,14 @@ const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
 /// with the capabilities of that user namespace.
 pub fn enter(config: &SandboxConfig) -> Result<(), String> {
     // Nothing mounted here propagates back to the host.
-    mount_or(None::<&str>, "/", None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None, "make the mounts private")?;
+    mount_or(
+        None::<&str>,
+        "/",
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+        "make the mounts private",
+    )?;
     mount_or(
         Some("tmpfs"),
         NEW_ROOT,
@@ -52,9 +59,11 @@ pub fn enter(config: &SandboxConfig) -> Result<(), String> {
     private_tmpfs(root, "scratch", config.scratch_mb)?;
     etc(root)?;
     chdir(root).map_err(|error| format!("could not enter the sandbox's root: {error}"))?;
-    pivot_root(".", ".").map_err(|error| format!("could not pivot to the sandbox's root: {error}"))?;
+    pivot_root(".", ".")
+        .map_err(|error| format!("could not pivot to the sandbox's root: {error}"))?;
     // The old root is stacked under the new one: detached, the host is out of reach.
-    umount2(".", MntFlags::MNT_DETACH).map_err(|error| format!("could not detach the host's root: {error}"))?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|error| format!("could not detach the host's root: {error}"))?;
     chdir("/").map_err(|error| format!("could not enter /: {error}"))?;
     mount_or(
         None::<&str>,
@@ -74,11 +83,14 @@ fn bind_read_only(path: &Path, root: &Path) -> Result<(), String> {
     };
     let target = inside(root, path);
     if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).map_err(|error| format!("could not create {}: {error}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .map_err(|error| format!("could not create {}: {error}", parent.display()))?;
     }
     if metadata.file_type().is_symlink() {
-        let link = fs::read_link(path).map_err(|error| format!("could not read the link {}: {error}", path.display()))?;
-        return symlink(&link, &target).map_err(|error| format!("could not recreate the link {}: {error}", path.display()));
+        let link = fs::read_link(path)
+            .map_err(|error| format!("could not read the link {}: {error}", path.display()))?;
+        return symlink(&link, &target)
+            .map_err(|error| format!("could not recreate the link {}: {error}", path.display()));
     }
     if metadata.is_dir() {
         fs::DirBuilder::new().mode(0o755).create(&target)
@@ -87,9 +99,20 @@ fn bind_read_only(path: &Path, root: &Path) -> Result<(), String> {
     }
     .map_err(|error| format!("could not create {}: {error}", target.display()))?;
     let what = format!("bind {} read only", path.display());
-    mount_or(Some(path), &target, None, MsFlags::MS_BIND | MsFlags::MS_REC, None, &what)?;
+    mount_or(
+        Some(path),
+        &target,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+        &what,
+    )?;
     // A user namespace may add flags to a bind, never drop those the host's mount has.
-    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    let mut flags = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV;
     if let Ok(stats) = statvfs(&target) {
         if stats.flags().contains(FsFlags::ST_NOEXEC) {
             flags |= MsFlags::MS_NOEXEC;
@@ -112,11 +135,25 @@ fn devices(root: &Path) -> Result<(), String> {
     for name in DEVICES {
         let host = Path::new("/dev").join(name);
         let node = dev.join(name);
-        fs::write(&node, b"").map_err(|error| format!("could not create {}: {error}", node.display()))?;
-        mount_or(Some(&host), &node, None, MsFlags::MS_BIND, None, &format!("bind {}", host.display()))?;
+        fs::write(&node, b"")
+            .map_err(|error| format!("could not create {}: {error}", node.display()))?;
+        mount_or(
+            Some(&host),
+            &node,
+            None,
+            MsFlags::MS_BIND,
+            None,
+            &format!("bind {}", host.display()),
+        )?;
     }
-    for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
-        symlink(target, dev.join(name)).map_err(|error| format!("could not create /dev/{name}: {error}"))?;
+    for (name, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        symlink(target, dev.join(name))
+            .map_err(|error| format!("could not create /dev/{name}: {error}"))?;
     }
     Ok(())
 }
@@ -139,14 +176,21 @@ fn private_tmpfs(root: &Path, name: &str, mb: u64) -> Result<(), String> {
 fn etc(root: &Path) -> Result<(), String> {
     let etc = make_dir(root, "etc")?;
     let files = [
-        ("passwd", format!("ignite:x:{SANDBOX_ID}:{SANDBOX_ID}:ignite:/scratch:/nonexistent\n")),
+        (
+            "passwd",
+            format!("ignite:x:{SANDBOX_ID}:{SANDBOX_ID}:ignite:/scratch:/nonexistent\n"),
+        ),
         ("group", format!("ignite:x:{SANDBOX_ID}:\n")),
         ("hosts", "127.0.0.1 localhost\n::1 localhost\n".to_string()),
-        ("nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n".to_string()),
+        (
+            "nsswitch.conf",
+            "passwd: files\ngroup: files\nhosts: files\n".to_string(),
+        ),
         ("hostname", "ignite\n".to_string()),
     ];
     for (name, content) in files {
-        fs::write(etc.join(name), content).map_err(|error| format!("could not write /etc/{name}: {error}"))?;
+        fs::write(etc.join(name), content)
+            .map_err(|error| format!("could not write /etc/{name}: {error}"))?;
     }
     Ok(())
 }
@@ -173,7 +217,8 @@ fn mount_or<S: nix::NixPath + ?Sized>(
     data: Option<&str>,
     what: &str,
 ) -> Result<(), String> {
-    mount(source, target.as_ref(), fstype, flags, data).map_err(|error| format!("could not {what}: {error}"))
+    mount(source, target.as_ref(), fstype, flags, data)
+        .map_err(|error| format!("could not {what}: {error}"))
 }
 
 #[cfg(test)]
@@ -182,6 +227,9 @@ mod tests {
 
     #[test]
     fn host_paths_land_under_the_root() {
-        assert_eq!(inside(Path::new("/tmp"), Path::new("/usr/lib")), PathBuf::from("/tmp/usr/lib"));
+        assert_eq!(
+            inside(Path::new("/tmp"), Path::new("/usr/lib")),
+            PathBuf::from("/tmp/usr/lib")
+        );
     }
 }

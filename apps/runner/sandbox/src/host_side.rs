@@ -20,7 +20,7 @@ use nix::unistd::{getegid, geteuid, pipe2, Pid};
 use crate::cgroup::Cgroup;
 use crate::config::{SandboxConfig, StartRequest};
 use crate::filesystem::SANDBOX_ID;
-use crate::handover;
+use crate::handover::{self, Ended, Report};
 use crate::sandbox_side::{self, Start};
 
 /// The launcher's own descriptors sit at or above this, clear of the program's 0–6.
@@ -45,17 +45,29 @@ fn launch(config: SandboxConfig) -> Result<WaitStatus, String> {
     let inherited: Vec<RawFd> = (3..=5).filter(|&fd| handover::is_open(fd)).collect();
     let cgroup = config.cgroup.as_ref().map(Cgroup::join).transpose()?;
     let listener = config.listen.as_deref().map(bind_listener).transpose()?;
-    let (mapped_read, mapped_write) = pipe2(OFlag::O_CLOEXEC).map_err(|error| format!("could not create a pipe: {error}"))?;
-    let (mapped_read, mapped_write) = (handover::lift(mapped_read, OWN_FDS)?, handover::lift(mapped_write, OWN_FDS)?);
-    let (host_end, sandbox_end) = UnixStream::pair().map_err(|error| format!("could not create a socket pair: {error}"))?;
+    let (mapped_read, mapped_write) =
+        pipe2(OFlag::O_CLOEXEC).map_err(|error| format!("could not create a pipe: {error}"))?;
+    let (mapped_read, mapped_write) = (
+        handover::lift(mapped_read, OWN_FDS)?,
+        handover::lift(mapped_write, OWN_FDS)?,
+    );
+    let (host_end, sandbox_end) =
+        UnixStream::pair().map_err(|error| format!("could not create a socket pair: {error}"))?;
     let host_end = UnixStream::from(handover::lift(host_end.into(), OWN_FDS)?);
+    handover::pass_credentials(&host_end)?;
     let sandbox_end = UnixStream::from(handover::lift(sandbox_end.into(), OWN_FDS)?);
 
-    let child = clone_sandbox().map_err(|error| describe_clone(error))?;
+    let child = clone_sandbox().map_err(describe_clone)?;
     if child == 0 {
         drop(host_end);
         drop(mapped_write);
-        sandbox_side::run(Start { config, mapped: mapped_read, channel: sandbox_end, listener, inherited });
+        sandbox_side::run(Start {
+            config,
+            mapped: Some(mapped_read),
+            channel: sandbox_end,
+            listener,
+            inherited,
+        });
     }
     let child = Pid::from_raw(child);
     drop((sandbox_end, mapped_read, listener));
@@ -64,13 +76,23 @@ fn launch(config: SandboxConfig) -> Result<WaitStatus, String> {
         // SAFETY: closing an inherited descriptor this process never uses again.
         unsafe { libc::close(*fd) };
     }
-    let result = map_and_serve(child, uid, gid, mapped_write, host_end, cgroup.as_ref());
+    let mut channel = host_end;
+    let result = map_and_serve(child, uid, gid, mapped_write, &mut channel, cgroup.as_ref());
     if let Err(message) = result {
         let _ = kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
         return Err(message);
     }
-    wait(child)
+    let init = wait(child)?;
+    // The init tells how the program ended (it cannot die of the program's signal itself).
+    Ok(match handover::receive_report(&mut channel) {
+        Ok(Some(Report::Ended(Ended::Code(code)))) => WaitStatus::Exited(child, code),
+        Ok(Some(Report::Ended(Ended::Signal(number)))) => match Signal::try_from(number) {
+            Ok(signal) => WaitStatus::Signaled(child, signal, false),
+            Err(_) => init,
+        },
+        _ => init,
+    })
 }
 
 fn map_and_serve(
@@ -78,7 +100,7 @@ fn map_and_serve(
     uid: u32,
     gid: u32,
     mapped: OwnedFd,
-    mut channel: UnixStream,
+    channel: &mut UnixStream,
     cgroup: Option<&Cgroup>,
 ) -> Result<(), String> {
     write_maps(child, uid, gid)?;
@@ -86,7 +108,12 @@ fn map_and_serve(
         .write_all(b"1")
         .map_err(|error| format!("could not release the sandbox: {error}"))?;
     // Group signals (the runner's SIGTERM to drain, Ctrl-C) are the program's to act on.
-    for ignored in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGPIPE] {
+    for ignored in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGPIPE,
+    ] {
         // SAFETY: ignoring a signal installs no handler.
         let _ = unsafe { signal(ignored, SigHandler::SigIgn) };
     }
@@ -99,7 +126,8 @@ fn map_and_serve(
         let _ = kill(child, Signal::SIGKILL);
         return Ok(());
     }
-    let request: StartRequest = serde_json::from_str(&line).map_err(|error| format!("the start request is not valid: {error}"))?;
+    let request: StartRequest = serde_json::from_str(&line)
+        .map_err(|error| format!("the start request is not valid: {error}"))?;
     request.validate()?;
     if let Some(cgroup) = cgroup {
         cgroup.limit(&request.limits)?;
@@ -107,15 +135,26 @@ fn map_and_serve(
     let mut fds: Vec<OwnedFd> = Vec::with_capacity(1 + request.files.len());
     fds.push(open_file(&request.program, OFlag::O_RDONLY, "the program")?);
     for file in &request.files {
-        let access = if file.write { OFlag::O_RDWR } else { OFlag::O_RDONLY };
-        fds.push(open_file(&file.path, access | OFlag::O_NOFOLLOW, "a passed file")?);
+        let access = if file.write {
+            OFlag::O_RDWR
+        } else {
+            OFlag::O_RDONLY
+        };
+        fds.push(open_file(
+            &file.path,
+            access | OFlag::O_NOFOLLOW,
+            "a passed file",
+        )?);
     }
     let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
-    handover::send(&mut channel, line.as_bytes(), &raw)?;
+    handover::send(channel, line.as_bytes(), &raw)?;
     drop(fds);
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "{{\"started\":{}}}", child.as_raw());
-    let _ = stdout.flush();
+    // The runner watches the program itself, by its host pid.
+    if let Some(Report::Started(pid)) = handover::receive_report(channel)? {
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(stdout, "{{\"started\":{pid}}}");
+        let _ = stdout.flush();
+    }
     Ok(())
 }
 
@@ -130,9 +169,9 @@ fn host_ids(config: &SandboxConfig) -> Result<(u32, u32), String> {
             }
             Ok((uid, gid))
         }
-        (Some(_), _) | (_, Some(_)) if !privileged => {
-            Err("only a launcher running as root can map the sandbox to another host uid".to_string())
-        }
+        (Some(_), _) | (_, Some(_)) if !privileged => Err(
+            "only a launcher running as root can map the sandbox to another host uid".to_string(),
+        ),
         (None, None) if !privileged => Ok((geteuid().as_raw(), getegid().as_raw())),
         _ => Err("a launcher running as root needs the sandbox's host uid and gid".to_string()),
     }
@@ -141,7 +180,8 @@ fn host_ids(config: &SandboxConfig) -> Result<(u32, u32), String> {
 fn write_maps(child: Pid, uid: u32, gid: u32) -> Result<(), String> {
     let proc = Path::new("/proc").join(child.as_raw().to_string());
     let write = |file: &str, content: String| {
-        std::fs::write(proc.join(file), content).map_err(|error| format!("could not write the sandbox's {file}: {error}"))
+        std::fs::write(proc.join(file), content)
+            .map_err(|error| format!("could not write the sandbox's {file}: {error}"))
     };
     if !geteuid().is_root() {
         // An unprivileged map requires setgroups to be off for good.
@@ -155,14 +195,16 @@ fn write_maps(child: Pid, uid: u32, gid: u32) -> Result<(), String> {
 fn bind_listener(path: &Path) -> Result<OwnedFd, String> {
     // A socket left by an earlier sandbox of the same name.
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).map_err(|error| format!("could not listen on {}: {error}", path.display()))?;
+    let listener = UnixListener::bind(path)
+        .map_err(|error| format!("could not listen on {}: {error}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|error| format!("could not restrict {}: {error}", path.display()))?;
     handover::lift(listener.into(), OWN_FDS)
 }
 
 fn open_file(path: &Path, access: OFlag, what: &str) -> Result<OwnedFd, String> {
-    open(path, access | OFlag::O_CLOEXEC, Mode::empty()).map_err(|error| format!("could not open {what} {}: {error}", path.display()))
+    open(path, access | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|error| format!("could not open {what} {}: {error}", path.display()))
 }
 
 /// `clone` into new namespaces, returning like `fork` (0 in the child). This process is
@@ -178,7 +220,16 @@ fn clone_sandbox() -> std::io::Result<libc::pid_t> {
         | libc::SIGCHLD;
     // SAFETY: the raw clone system call with no new stack behaves as fork(2) does; both sides
     // only go on with code written for it (no locks are held, there is one thread).
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     if pid < 0 {
         Err(std::io::Error::last_os_error())
     } else {
@@ -227,7 +278,8 @@ mod tests {
 
     #[test]
     fn the_listener_is_for_its_owner_only() {
-        let path = std::env::temp_dir().join(format!("ignite-sandbox-listen-{}.sock", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("ignite-sandbox-listen-{}.sock", std::process::id()));
         let fd = bind_listener(&path).unwrap();
         assert!(fd.as_raw_fd() >= OWN_FDS);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -253,10 +305,16 @@ mod tests {
         if geteuid().is_root() {
             assert!(host_ids(&config(None, None)).is_err());
             assert!(host_ids(&config(Some(0), Some(5))).is_err());
-            assert_eq!(host_ids(&config(Some(200_000), Some(200_000))).unwrap(), (200_000, 200_000));
+            assert_eq!(
+                host_ids(&config(Some(200_000), Some(200_000))).unwrap(),
+                (200_000, 200_000)
+            );
         } else {
             assert!(host_ids(&config(Some(200_000), Some(200_000))).is_err());
-            assert_eq!(host_ids(&config(None, None)).unwrap(), (geteuid().as_raw(), getegid().as_raw()));
+            assert_eq!(
+                host_ids(&config(None, None)).unwrap(),
+                (geteuid().as_raw(), getegid().as_raw())
+            );
         }
     }
 }

@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
 };
 
 /// The namespace flags `clone` must not carry.
@@ -84,17 +85,24 @@ const DENIED: &[i64] = &[
 
 /// The filters, in the order they are installed.
 pub fn filters() -> Result<Vec<BpfProgram>, String> {
-    let mut denied: BTreeMap<i64, Vec<SeccompRule>> = DENIED.iter().map(|&call| (call, Vec::new())).collect();
+    let mut denied: BTreeMap<i64, Vec<SeccompRule>> =
+        DENIED.iter().map(|&call| (call, Vec::new())).collect();
     let clone_rules = NEW_NAMESPACES
         .iter()
         .map(|&flag| {
-            SeccompRule::new(vec![SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(flag), flag)
-                .map_err(|error| error.to_string())?])
+            SeccompRule::new(vec![SeccompCondition::new(
+                0,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::MaskedEq(flag),
+                flag,
+            )
+            .map_err(|error| error.to_string())?])
             .map_err(|error| error.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
     denied.insert(libc::SYS_clone, clone_rules);
-    let clone3: BTreeMap<i64, Vec<SeccompRule>> = [(libc::SYS_clone3, Vec::new())].into_iter().collect();
+    let clone3: BTreeMap<i64, Vec<SeccompRule>> =
+        [(libc::SYS_clone3, Vec::new())].into_iter().collect();
     let compile = |rules, errno: i32| -> Result<BpfProgram, String> {
         let filter = SeccompFilter::new(
             rules,
@@ -103,9 +111,16 @@ pub fn filters() -> Result<Vec<BpfProgram>, String> {
             TargetArch::x86_64,
         )
         .map_err(|error| format!("could not build the seccomp filter: {error}"))?;
-        filter.try_into().map_err(|error: seccompiler::BackendError| format!("could not compile the seccomp filter: {error}"))
+        filter
+            .try_into()
+            .map_err(|error: seccompiler::BackendError| {
+                format!("could not compile the seccomp filter: {error}")
+            })
     };
-    Ok(vec![compile(denied, libc::EPERM)?, compile(clone3, libc::ENOSYS)?])
+    Ok(vec![
+        compile(denied, libc::EPERM)?,
+        compile(clone3, libc::ENOSYS)?,
+    ])
 }
 
 /// Installs `program` on this thread (the only one): from now on, and across `execve`, it applies.
@@ -113,7 +128,8 @@ pub fn filters() -> Result<Vec<BpfProgram>, String> {
 /// should not slow every memory access of the program down.
 pub fn install(program: &BpfProgram) -> Result<(), String> {
     let prog = libc::sock_fprog {
-        len: u16::try_from(program.len()).map_err(|_| "the seccomp filter is too long".to_string())?,
+        len: u16::try_from(program.len())
+            .map_err(|_| "the seccomp filter is too long".to_string())?,
         filter: program.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: `prog` points at `program`, which outlives the call; the kernel copies it.
@@ -128,7 +144,10 @@ pub fn install(program: &BpfProgram) -> Result<(), String> {
     if result == 0 {
         Ok(())
     } else {
-        Err(format!("could not install the seccomp filter: {}", std::io::Error::last_os_error()))
+        Err(format!(
+            "could not install the seccomp filter: {}",
+            std::io::Error::last_os_error()
+        ))
     }
 }
 
@@ -142,6 +161,10 @@ mod tests {
         assert_eq!(programs.len(), 2);
         // A few instructions per denied call (and per clone flag): an allowed call runs them all,
         // tens of nanoseconds once JIT-compiled.
-        assert!(programs[0].len() < 400, "{} instructions", programs[0].len());
+        assert!(
+            programs[0].len() < 400,
+            "{} instructions",
+            programs[0].len()
+        );
     }
 }

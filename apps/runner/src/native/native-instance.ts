@@ -11,8 +11,8 @@ import { InvocationError } from '../errors';
 import { describeExit } from '../exit-failure';
 import { FunctionLog } from '../function-log';
 import type { Exchange, ExitCause, ExitInfo, FunctionInstance, InstanceKind, InstanceSpec, ProxyRequest, ResponseSink } from '../instance';
-import type { MemoryWatcher } from './memory-watch';
 import type { Lease } from '../pool';
+import type { MemoryWatcher } from './memory-watch';
 import type { PortAllocator } from './ports';
 import type { ProgramStatus, SpawnedProgram, Spawner } from './spawner';
 
@@ -50,7 +50,25 @@ export interface NativeKindOptions {
   logLinesPerSecond: number;
   /** Direct connections: an idle one goes back to the runner after this many ms. */
   directIdleMs: number;
+  /** Programs start in a sandbox of their own (see apps/runner/sandbox); null: as plain processes (trusted code only). */
+  sandbox: NativeSandbox | null;
 }
+
+/** How a sandboxed instance is limited. */
+export interface NativeSandbox {
+  /** Each instance has a cgroup (the kernel limits its memory as a whole; no resident-memory watch). */
+  cgroups: boolean;
+  processes: number;
+  openFiles: number;
+  /** The scratch directory's size, also the largest file a process may write. */
+  scratchMb: number;
+}
+
+/** Where a sandboxed program finds its scratch directory. */
+const SANDBOX_SCRATCH = '/scratch';
+/** A sandboxed program's descriptors (`IGNITE_LISTEN_FD`; the slot file, `IGNITE_DIRECT_SLOTS_FD`). */
+const LISTEN_FD = 6;
+const SLOTS_FD = 7;
 
 /** Native artifacts: Linux programs built with the SDK, serving HTTP on their own port. */
 export class NativeKind implements InstanceKind {
@@ -115,8 +133,11 @@ class Proc {
     spawner.tell(this.program, { type: 'drain' });
   }
 
-  /** `ready`, or why not: it exited first, or the time ran out. */
-  waitReady(timeoutMs: number, probePort: number): Promise<'ready' | 'exited' | 'timeout'> {
+  /**
+   * `ready`, or why not: it exited first, or the time ran out. Without a probe port (a sandboxed
+   * program: there is no port to probe), only the ready descriptor counts.
+   */
+  waitReady(timeoutMs: number, probePort: number | null): Promise<'ready' | 'exited' | 'timeout'> {
     const program = this.program;
     return new Promise((resolve) => {
       let settled = false;
@@ -138,7 +159,7 @@ class Proc {
         retry = null;
         if (settled) return;
         const request = httpRequest(
-          { host: HOST, port: probePort, path: '/ready', method: 'GET', agent: false, timeout: 1000 },
+          { host: HOST, port: probePort ?? 0, path: '/ready', method: 'GET', agent: false, timeout: 1000 },
           (response) => {
             response.resume();
             if (response.statusCode === 200) finish('ready');
@@ -151,7 +172,7 @@ class Proc {
       };
       /** Polls the readiness probe until ready (one poll at a time). */
       const startProbing = () => {
-        if (settled || probing) return;
+        if (settled || probing || probePort === null) return;
         probing = true;
         probe();
       };
@@ -210,13 +231,15 @@ class NativeInstance implements FunctionInstance {
         mkdir(this.tempDir, { recursive: true }),
       ]);
       const preparedAt = performance.now();
+      // A sandboxed program has no port: it serves the listener its sandbox hands it.
+      const sandboxed = this.options.sandbox !== null;
       for (let attempt = 1; ; attempt++) {
         this.assertNotKilled();
-        const port = this.options.ports.allocate();
+        const port = sandboxed ? 0 : this.options.ports.allocate();
         const launchedAt = performance.now();
         const proc = this.launch(executable, port);
         const spawnedAt = performance.now();
-        const outcome = await proc.waitReady(this.options.startTimeoutMs, port + 1);
+        const outcome = await proc.waitReady(this.options.startTimeoutMs, sandboxed ? null : port + 1);
         if (outcome === 'ready' && this.killReason === null) {
           const ms = (from: number, to: number) => Math.round((to - from) * 100) / 100;
           const now = performance.now();
@@ -230,7 +253,7 @@ class NativeInstance implements FunctionInstance {
         }
         proc.signal('SIGKILL');
         const status = await proc.exited;
-        if (outcome === 'exited' && this.killReason === null && attempt < PORT_ATTEMPTS) {
+        if (!sandboxed && outcome === 'exited' && this.killReason === null && attempt < PORT_ATTEMPTS) {
           if (
             status.spawnError?.code === 'ETXTBSY' ||
             (status.spawnError === undefined &&
@@ -240,7 +263,7 @@ class NativeInstance implements FunctionInstance {
             continue;
           }
         }
-        this.options.ports.release(port);
+        if (!sandboxed) this.options.ports.release(port);
         this.assertNotKilled();
         throw this.startFailure(outcome, status, proc);
       }
@@ -339,24 +362,30 @@ class NativeInstance implements FunctionInstance {
 
   private launch(executable: string, port: number): Proc {
     const { fn } = this.spec;
+    const sandbox = this.options.sandbox;
     const env: Record<string, string> = {
       PATH: '/usr/local/bin:/usr/bin:/bin',
       // glibc's default (8 arenas per core) reserves address space by the gigabyte.
       MALLOC_ARENA_MAX: '2',
       ...fn.env,
-      [programEnv.port]: String(port),
-      [programEnv.probePort]: String(port + 1),
       [programEnv.readyFd]: String(READY_FD),
       [programEnv.functionId]: fn.functionId,
-      [programEnv.host]: HOST,
-      IGNITE_TEMP_DIR: this.tempDir,
+      IGNITE_TEMP_DIR: sandbox === null ? this.tempDir : SANDBOX_SCRATCH,
       IGNITE_SHUTDOWN_TIMEOUT_MS: String(this.options.stopGraceMs),
     };
+    if (sandbox === null) {
+      env[programEnv.port] = String(port);
+      env[programEnv.probePort] = String(port + 1);
+      env[programEnv.host] = HOST;
+    } else {
+      env[programEnv.listenFd] = String(LISTEN_FD);
+    }
     const host = this.directHost;
     const connections =
       host === null ? null : new InstanceConnections(this.spec, this.tempDir, this.options.maxInFlight, host, this.logger);
     if (connections !== null) {
-      env[directProgramEnv.slots] = connections.slotFile;
+      if (sandbox === null) env[directProgramEnv.slots] = connections.slotFile;
+      else env[directProgramEnv.slotsFd] = String(SLOTS_FD);
       env[directProgramEnv.slotSpacing] = String(DIRECT_SLOT_SPACING);
       env[directProgramEnv.messagesFd] = String(MESSAGES_FD);
       env[directProgramEnv.timeLimitMs] = String(fn.timeoutMs);
@@ -365,9 +394,8 @@ class NativeInstance implements FunctionInstance {
     }
     this.connections = connections;
     const { limitResources, addressSpaceHeadroomMb } = this.options;
-    const limits = limitResources
-      ? { addressSpaceBytes: addressSpaceHeadroomMb > 0 ? (fn.memoryMb + addressSpaceHeadroomMb) * MiB : null }
-      : undefined;
+    const addressSpaceBytes = addressSpaceHeadroomMb > 0 ? (fn.memoryMb + addressSpaceHeadroomMb) * MiB : null;
+    const limits = limitResources && sandbox === null ? { addressSpaceBytes } : undefined;
     const log = new FunctionLog({
       logger: this.logger,
       maxLinesPerSecond: this.options.logLinesPerSecond,
@@ -380,10 +408,24 @@ class NativeInstance implements FunctionInstance {
       command: executable,
       args: [],
       env,
-      cwd: this.tempDir,
+      cwd: sandbox === null ? this.tempDir : SANDBOX_SCRATCH,
       readyFd: READY_FD,
       channel: connections !== null,
       ...(limits === undefined ? {} : { limits }),
+      ...(sandbox === null
+        ? {}
+        : {
+            sandbox: {
+              files: connections === null ? [] : [{ fd: SLOTS_FD, path: connections.slotFile, write: true }],
+              limits: {
+                memoryBytes: fn.memoryMb * MiB,
+                addressSpaceBytes,
+                processes: sandbox.processes,
+                openFiles: sandbox.openFiles,
+                fileSizeBytes: sandbox.scratchMb * MiB,
+              },
+            },
+          }),
     });
     if (connections !== null) {
       program.onMessage = (line) => connections.message(line);
@@ -397,7 +439,9 @@ class NativeInstance implements FunctionInstance {
   private becomeReady(proc: Proc, port: number, timings: Record<string, number>): void {
     this.state = 'ready';
     this.port = port;
-    this.pool = new Pool(`http://${HOST}:${port}`, {
+    const listener = proc.program.listener;
+    this.pool = new Pool(listener === null ? `http://${HOST}:${port}` : 'http://function', {
+      ...(listener === null ? {} : { socketPath: listener }),
       connections: this.options.maxInFlight,
       pipelining: 1,
       // The runner enforces the time limit itself.
@@ -408,8 +452,9 @@ class NativeInstance implements FunctionInstance {
       keepAliveMaxTimeout: 600_000,
     });
     this.pool.on('connectionError', () => {});
-    const pid = proc.pid;
-    if (pid !== undefined) {
+    const pid = this.options.sandbox === null ? proc.pid : proc.program.programPid;
+    // A cgroup limits a sandboxed instance's memory as a whole: the kernel watches it.
+    if (pid !== undefined && !this.options.sandbox?.cgroups) {
       const limitBytes = this.spec.fn.memoryMb * MiB;
       this.options.memory.watch(pid, limitBytes, (resident) => {
         this.memoryExceeded = true;
@@ -436,12 +481,13 @@ class NativeInstance implements FunctionInstance {
   private onProcExit(proc: Proc, status: ProgramStatus): void {
     this.connections?.programExited();
     this.state = 'exited';
-    if (proc.pid !== undefined) this.options.memory.unwatch(proc.pid);
-    this.options.ports.release(this.port);
+    const pid = this.options.sandbox === null ? proc.pid : proc.program.programPid;
+    if (pid !== undefined) this.options.memory.unwatch(pid);
+    if (this.port !== 0) this.options.ports.release(this.port);
     void this.pool?.destroy().catch(() => {});
     this.removeLater(this.tempDir);
     let cause: ExitCause;
-    if (this.memoryExceeded) cause = 'memory';
+    if (this.memoryExceeded || status.outOfMemory === true) cause = 'memory';
     else if (this.killReason !== null) cause = 'killed';
     else if (this.stopRequested) cause = 'stopped';
     else cause = 'crashed';

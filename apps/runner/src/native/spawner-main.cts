@@ -15,30 +15,65 @@
  * a new standby is forked a moment later, off the start's path. A start that finds no standby
  * (the first of its layout, or one right behind another) forks as before.
  *
+ * With `sandbox` (the default), a standby is the sandbox launcher (`ignite-sandbox`, see
+ * apps/runner/sandbox) instead: it builds a sandbox of its own — namespaces, filesystem view,
+ * cgroup, an unprivileged uid — and waits for its program, which the start request (one JSON line
+ * on its stdin) names. Every sandboxed start takes such a standby (one made on the spot when none
+ * is ready); the helper keeps `standbys` of them per layout, gives each its own host uid, cgroup
+ * and listener socket, and removes those when the sandbox is gone.
+ *
  * If the runner goes away (the channel closes), every program is killed and the helper exits: a
  * crashed runner leaves nothing running.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { FromHelper, HandoffRequest, HelperOptions, ProgramPipe, SpawnRequest, ToHelper } from './spawner-protocol';
+import type {
+  FromHelper,
+  HandoffRequest,
+  HelperOptions,
+  ProgramPipe,
+  SandboxOptions,
+  SpawnRequest,
+  ToHelper,
+} from './spawner-protocol';
 
 const { spawn } = require('node:child_process') as typeof import('node:child_process');
-const { accessSync, constants } = require('node:fs') as typeof import('node:fs');
+const { accessSync, constants, readFileSync, rmdirSync, unlinkSync } = require('node:fs') as typeof import('node:fs');
+const { join } = require('node:path') as typeof import('node:path');
 
-const options: HelperOptions = { prlimitPath: null, standbyShell: null, ...JSON.parse(process.argv[2] ?? '{}') };
+const options: HelperOptions = { prlimitPath: null, standbyShell: null, sandbox: null, ...JSON.parse(process.argv[2] ?? '{}') };
 
 /** The programs running, by the runner's id (until they are gone). */
 const children = new Map<number, ChildProcess>();
-/** A shell waiting for its script on stdin, and the number the runner knows its pipes by. */
+/**
+ * A process waiting for what to become on stdin — a shell for its script, or a sandbox launcher
+ * for its start request — and the number the runner knows its pipes by.
+ */
 interface Standby {
   process: ChildProcess;
   number: number;
+  /** Its sandbox's own uid, cgroup and listener (a launcher). */
+  sandbox: SandboxResources | null;
+  /** Called with the program's host pid once the launcher started it. */
+  onStarted: (pid: number) => void;
 }
 
-/** Standby shells by descriptor layout (`layoutOf`). */
-const standbys = new Map<string, Standby>();
+/** What the helper gave one sandbox, and takes back when it is gone. */
+interface SandboxResources {
+  uid: number | null;
+  listener: string;
+  cgroups: string[];
+  /** The file whose `oom_kill` count says whether the kernel killed in it for memory. */
+  oomEvents: string | null;
+}
+
+/** Standbys by descriptor layout (`layoutOf`), oldest first. */
+const standbys = new Map<string, Standby[]>();
 let standbysForked = 0;
+/** Host uids of the sandboxes alive (see `allocateUid`). */
+const uidsInUse = new Set<number>();
+let uidCursor = 0;
 /** The program's message pipe (direct connections). */
 const MESSAGES_FD = 5;
 /** What a standby's script may `export`: anything else (never from the runner) goes the fork's way. */
@@ -82,8 +117,8 @@ function layoutOf(readyFd: number, channel: boolean): string {
 }
 
 /** Descriptors 0–2, pipes up to the ready descriptor, then the channel (4) and the message pipe (5). */
-function stdioOf(readyFd: number, channel: boolean, stdin: 'ignore' | 'pipe'): StdioOptions {
-  const stdio: ('ignore' | 'pipe' | 'ipc')[] = [stdin, 'ignore', 'pipe'];
+function stdioOf(readyFd: number, channel: boolean, stdin: 'ignore' | 'pipe', stdout: 'ignore' | 'pipe' = 'ignore'): StdioOptions {
+  const stdio: ('ignore' | 'pipe' | 'ipc')[] = [stdin, stdout, 'pipe'];
   while (stdio.length <= readyFd) stdio.push('pipe');
   // Node sets NODE_CHANNEL_FD to the 'ipc' descriptor's number (4); 5 is the program's message pipe.
   if (channel) stdio.push('ipc', 'pipe');
@@ -125,42 +160,196 @@ function launchScript(request: SpawnRequest): string | null {
   return `${lines.join('\n')}\n`;
 }
 
-/** Forks a standby for the layout, unless it has one, and hands its pipes to the runner. */
+/** Forks standbys for the layout until it has as many as wanted, and hands their pipes to the runner. */
 function prepareStandby(readyFd: number, channel: boolean): void {
   const layout = layoutOf(readyFd, channel);
-  if (options.standbyShell === null || standbys.has(layout) || !process.connected) return;
+  const ready = standbys.get(layout) ?? [];
+  standbys.set(layout, ready);
+  const wanted = options.sandbox !== null ? options.sandbox.standbys : options.standbyShell !== null ? 1 : 0;
+  while (ready.length < wanted) {
+    const standby = forkStandby(readyFd, channel);
+    if (standby === null) return;
+    ready.push(standby);
+  }
+}
+
+/** A new standby for the layout (its pipes handed to the runner), or null when none can be made. */
+function forkStandby(readyFd: number, channel: boolean): Standby | null {
+  if (!process.connected) return null;
+  const layout = layoutOf(readyFd, channel);
+  const number = ++standbysForked;
+  let sandbox: SandboxResources | null = null;
   let shell: ChildProcess;
   try {
-    shell = spawn(options.standbyShell, ['-s'], { env: {}, cwd: '/', detached: true, stdio: stdioOf(readyFd, channel, 'pipe') });
+    if (options.sandbox !== null) {
+      const made = sandboxSettings(options.sandbox, number);
+      sandbox = made.resources;
+      shell = spawn(options.sandbox.launcher, [JSON.stringify(made.settings)], {
+        env: {},
+        cwd: '/',
+        detached: true,
+        stdio: stdioOf(readyFd, channel, 'pipe', 'pipe'),
+      });
+    } else if (options.standbyShell !== null) {
+      shell = spawn(options.standbyShell, ['-s'], { env: {}, cwd: '/', detached: true, stdio: stdioOf(readyFd, channel, 'pipe') });
+    } else {
+      return null;
+    }
   } catch {
-    return;
+    if (sandbox !== null) releaseSandbox(sandbox);
+    return null;
   }
   shell.on('error', () => {});
-  if (shell.pid === undefined) return;
-  const standby: Standby = { process: shell, number: ++standbysForked };
-  standbys.set(layout, standby);
+  if (shell.pid === undefined) {
+    if (sandbox !== null) releaseSandbox(sandbox);
+    return null;
+  }
+  const standby: Standby = { process: shell, number, sandbox, onStarted: () => {} };
   shell.once('exit', () => {
-    if (standbys.get(layout) !== standby) return;
-    standbys.delete(layout);
+    const ready = standbys.get(layout);
+    const at = ready?.indexOf(standby) ?? -1;
+    if (at === -1) return;
+    ready?.splice(at, 1);
+    if (sandbox !== null) releaseSandbox(sandbox);
     send({ type: 'standby-gone', standby: standby.number });
   });
   shell.stdin?.on('error', () => {});
+  if (sandbox !== null) readStarted(shell, standby);
   // Its pipes are the program's: nothing of them is read here; the runner holds them from now on.
   for (const [stream, pipe] of programPipes(shell, readyFd, channel)) {
     handOver(stream, { type: 'standby-pipe', standby: standby.number, pipe });
   }
+  return standby;
 }
 
-/** The layout's standby, now running `request`'s script; null when there is none (or the script cannot be said). */
+/** The launcher's one line on stdout: `{"started": <pid>}` once the program runs. */
+function readStarted(launcher: ChildProcess, standby: Standby): void {
+  let said = '';
+  launcher.stdout?.on('error', () => {});
+  launcher.stdout?.on('data', (chunk: Buffer) => {
+    if (said.length > 256) return;
+    said += chunk.toString('latin1');
+    const match = /\{"started":(\d+)\}\n/.exec(said);
+    if (match !== null) standby.onStarted(Number(match[1]));
+  });
+}
+
+/** The launcher's settings for sandbox `number`, and what the helper gives it (a uid, a cgroup, a listener). */
+function sandboxSettings(sandbox: SandboxOptions, number: number): { settings: object; resources: SandboxResources } {
+  const uid = allocateUid(sandbox);
+  const name = String(number);
+  const listener = join(sandbox.socketsDir, `${name}.sock`);
+  let cgroup: object | null = null;
+  let cgroups: string[] = [];
+  let oomEvents: string | null = null;
+  if (sandbox.cgroup?.version === 1) {
+    const memory = sandbox.cgroup.memory === null ? null : join(sandbox.cgroup.memory, name);
+    const pids = sandbox.cgroup.pids === null ? null : join(sandbox.cgroup.pids, name);
+    cgroup = { version: '1', memory, pids };
+    cgroups = [memory, pids].filter((dir): dir is string => dir !== null);
+    oomEvents = memory === null ? null : join(memory, 'memory.oom_control');
+  } else if (sandbox.cgroup?.version === 2) {
+    const path = join(sandbox.cgroup.path, name);
+    cgroup = { version: '2', path };
+    cgroups = [path];
+    oomEvents = join(path, 'memory.events');
+  }
+  const settings = {
+    uid,
+    gid: uid,
+    cgroup,
+    listen: listener,
+    readOnly: sandbox.readOnly,
+    tmpMb: sandbox.tmpMb,
+    scratchMb: sandbox.scratchMb,
+  };
+  return { settings, resources: { uid, listener, cgroups, oomEvents } };
+}
+
+/** A host uid no live sandbox has (round robin over the range, so a uid is not soon reused). */
+function allocateUid(sandbox: SandboxOptions): number | null {
+  const range = sandbox.uids;
+  if (range === null) return null;
+  for (let tried = 0; tried < range.count; tried++) {
+    const uid = range.base + uidCursor;
+    uidCursor = (uidCursor + 1) % range.count;
+    if (!uidsInUse.has(uid)) {
+      uidsInUse.add(uid);
+      return uid;
+    }
+  }
+  throw new Error('every sandbox uid is taken');
+}
+
+/** Whether the kernel killed a process of the sandbox for memory (its cgroup's `oom_kill` count). */
+function killedForMemory(resources: SandboxResources): boolean {
+  if (resources.oomEvents === null) return false;
+  try {
+    const match = /^oom_kill (\d+)$/m.exec(readFileSync(resources.oomEvents, 'latin1'));
+    return match !== null && Number(match[1]) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes back a gone sandbox's uid, cgroup and listener (a cgroup still emptying is retried). */
+function releaseSandbox(resources: SandboxResources, retries = 100): void {
+  try {
+    unlinkSync(resources.listener);
+  } catch {
+    // Never bound, or already gone.
+  }
+  removeCgroups(resources, retries);
+}
+
+function removeCgroups(resources: SandboxResources, retries: number): void {
+  const left = resources.cgroups.filter((dir) => {
+    try {
+      rmdirSync(dir);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EBUSY';
+    }
+  });
+  if (left.length > 0 && retries > 0) {
+    setTimeout(() => removeCgroups({ ...resources, cgroups: left }, retries - 1), 20).unref();
+    return;
+  }
+  if (resources.uid !== null) uidsInUse.delete(resources.uid);
+}
+
+/** The layout's oldest standby, now running `request`'s script or start request; null when there is none. */
 function takeStandby(request: SpawnRequest): Standby | null {
   const layout = layoutOf(request.readyFd, request.channel === true);
-  const standby = standbys.get(layout);
-  if (standby === undefined) return null;
-  const script = launchScript(request);
+  const ready = standbys.get(layout) ?? [];
+  // A sandboxed program always starts from one: made now when none is ready.
+  const standby = ready[0] ?? (options.sandbox !== null ? forkStandby(request.readyFd, request.channel === true) : null);
+  if (standby === undefined || standby === null) return null;
+  const script = standby.sandbox !== null ? startRequest(request) : launchScript(request);
   if (script === null) return null;
-  standbys.delete(layout);
+  if (ready[0] === standby) ready.shift();
   standby.process.stdin?.end(script);
   return standby;
+}
+
+/** What a sandbox launcher runs: the program, its whole environment, its files and limits (one JSON line). */
+function startRequest(request: SpawnRequest): string | null {
+  if (request.sandbox === undefined) return null;
+  const env = { ...request.env };
+  if (request.channel) {
+    // The channel the launcher inherited, as a forked Node child would be told of it.
+    env.NODE_CHANNEL_FD = '4';
+    env.NODE_CHANNEL_SERIALIZATION_MODE = 'json';
+  }
+  const start = {
+    program: request.command,
+    args: request.args,
+    env,
+    cwd: request.cwd,
+    files: request.sandbox.files,
+    limits: request.sandbox.limits,
+  };
+  return `${JSON.stringify(start)}\n`;
 }
 
 /** Forks the program (through `prlimit` when it has limits). */
@@ -178,10 +367,17 @@ function fork(request: SpawnRequest): ChildProcess {
 
 function start(request: SpawnRequest): void {
   const { id } = request;
+  if (options.sandbox !== null && request.sandbox === undefined) {
+    send({ type: 'exit', id, code: null, signal: null, spawnError: { code: 'EINVAL', message: 'a sandboxed start needs its limits' } });
+    return;
+  }
   const standby = takeStandby(request);
   let childProcess: ChildProcess;
   if (standby !== null) childProcess = standby.process;
-  else {
+  else if (options.sandbox !== null) {
+    send({ type: 'exit', id, code: null, signal: null, spawnError: { code: 'EAGAIN', message: 'no sandbox could be made' } });
+    return;
+  } else {
     try {
       childProcess = fork(request);
     } catch (error) {
@@ -206,20 +402,29 @@ function start(request: SpawnRequest): void {
       finish({ type: 'exit', id, code: null, signal: null, spawnError: { code: error.code ?? 'EINVAL', message: error.message } });
     }
   });
+  const sandbox = standby?.sandbox ?? null;
+  let outOfMemory = false;
   childProcess.once('exit', (code, signal) => {
     exitStatus = { code, signal };
     // Whatever it started in its group goes with it.
     killGroup(childProcess, 'SIGKILL');
+    if (sandbox !== null) {
+      outOfMemory = killedForMemory(sandbox);
+      releaseSandbox(sandbox);
+    }
     // 'close' follows at once (the pipes are the runner's); this is in case it does not.
-    setTimeout(() => finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }) }), 1000).unref();
+    setTimeout(() => finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }), outOfMemory }), 1000).unref();
   });
   childProcess.once('close', (code: number | null, signal: NodeJS.Signals | null) =>
-    finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }) }),
+    finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }), outOfMemory }),
   );
   if (childProcess.pid === undefined) return;
   if (standby !== null) {
     // The runner has had its pipes since the standby was forked.
-    send({ type: 'spawned', id, pid: childProcess.pid, standby: standby.number });
+    const spawned: FromHelper = { type: 'spawned', id, pid: childProcess.pid, standby: standby.number };
+    if (sandbox !== null) spawned.listener = sandbox.listener;
+    send(spawned);
+    standby.onStarted = (pid) => send({ type: 'started', id, pid });
   } else {
     sendPipes(id, childProcess, request);
   }
@@ -295,7 +500,9 @@ process.on('message', (message: ToHelper, handle?: Socket) => {
 /** The runner is gone (exited, crashed, or closed the channel): take every program with it. */
 function runnerGone(): void {
   for (const child of children.values()) killGroup(child, 'SIGKILL');
-  for (const standby of standbys.values()) killGroup(standby.process, 'SIGKILL');
+  for (const ready of standbys.values()) for (const standby of ready) killGroup(standby.process, 'SIGKILL');
+  // Listeners go now; cgroups still emptying are swept by the next runner.
+  for (const ready of standbys.values()) for (const standby of ready) if (standby.sandbox !== null) releaseSandbox(standby.sandbox, 0);
   process.exit(0);
 }
 process.on('disconnect', runnerGone);

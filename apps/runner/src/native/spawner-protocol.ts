@@ -24,7 +24,59 @@ export interface SpawnRequest {
   channel?: boolean;
   /** Resource limits the program starts under (soft and hard); absent: none. */
   limits?: ResourceLimits;
+  /** What a program started in a sandbox gets (required when the helper has `sandbox`). */
+  sandbox?: SandboxStart;
 }
+
+/** A sandboxed program's limits and the host files it gets as descriptors. */
+export interface SandboxStart {
+  files: PassedFile[];
+  limits: SandboxLimits;
+}
+
+/** A host file the sandboxed program gets as descriptor `fd` (7 or above), opened by the launcher. */
+export interface PassedFile {
+  fd: number;
+  path: string;
+  write?: boolean;
+}
+
+/** Limits of a whole sandboxed instance, its children included (see apps/runner/sandbox). */
+export interface SandboxLimits {
+  /** The instance's cgroup memory limit (where it has a cgroup). */
+  memoryBytes: number | null;
+  /** RLIMIT_AS of each process; null: none. */
+  addressSpaceBytes: number | null;
+  /** Processes and threads (`pids.max`, RLIMIT_NPROC counted in the sandbox's user namespace). */
+  processes: number;
+  /** RLIMIT_NOFILE. */
+  openFiles: number;
+  /** RLIMIT_FSIZE. */
+  fileSizeBytes: number;
+}
+
+/**
+ * The sandbox every program starts in: the launcher (`ignite-sandbox`, apps/runner/sandbox) made
+ * ahead of need per descriptor layout, which builds a sandbox and waits for its program.
+ */
+export interface SandboxOptions {
+  launcher: string;
+  /** Where each sandbox's HTTP listener (a unix socket) is bound: `<dir>/<number>.sock`. */
+  socketsDir: string;
+  /** Host uids (and gids) the sandboxes' user maps to, one per sandbox; null: the launcher's own. */
+  uids: { base: number; count: number } | null;
+  /** Where each sandbox's cgroup is made (`<base>/<number>`); null: the host offers none. */
+  cgroup: SandboxCgroups | null;
+  /** Host paths the sandbox sees read only (the shared libraries). */
+  readOnly: string[];
+  tmpMb: number;
+  scratchMb: number;
+  /** Sandboxes kept made ahead of need per descriptor layout (at least one is made at a start that finds none). */
+  standbys: number;
+}
+
+/** Base directories of the sandboxes' cgroups. */
+export type SandboxCgroups = { version: 1; memory: string | null; pids: string | null } | { version: 2; path: string };
 
 /** Applied by the helper: through `prlimit` when it forks, with the shell's `ulimit` when a standby starts it. */
 export interface ResourceLimits {
@@ -36,6 +88,8 @@ export interface ResourceLimits {
 export interface HelperOptions {
   /** `prlimit`, to apply `limits` to a program the helper forks. */
   prlimitPath: string | null;
+  /** Start every program in a sandbox of its own; null: as a plain process (trusted code only). */
+  sandbox: SandboxOptions | null;
   /**
    * A POSIX shell (dash) the helper keeps started ahead of time, one per descriptor layout: a
    * start then writes it a script that sets the limits, the environment and the directory and
@@ -94,8 +148,18 @@ export type FromHelper =
    * The program runs. `standby`: a standby shell started it (no fork on the way), and its pipes are
    * the ones the runner got as that standby's.
    */
-  | { type: 'spawned'; id: number; pid: number; standby?: number }
+  | { type: 'spawned'; id: number; pid: number; standby?: number; listener?: string }
+  /** A sandboxed program runs: its host pid (the `spawned` pid is its launcher's). */
+  | { type: 'started'; id: number; pid: number }
   /** A handed-off connection could not be passed on (the program is gone): the runner still has it. */
   | { type: 'handoff-failed'; id: number; slot: number }
   /** Gone; `spawnError` when it could not be started at all. */
-  | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null; spawnError?: { code: string; message: string } };
+  | {
+      type: 'exit';
+      id: number;
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      spawnError?: { code: string; message: string };
+      /** The kernel killed a process of the sandbox's cgroup for memory. */
+      outOfMemory?: boolean;
+    };

@@ -66,7 +66,7 @@ maybe('Spawner', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ignite-spawner-'));
-    spawner = new Spawner(pino({ level: 'silent' }), { prlimitPath: PRLIMIT, standbyShell: DASH });
+    spawner = new Spawner(pino({ level: 'silent' }), { prlimitPath: PRLIMIT, standbyShell: DASH, sandbox: null });
     await spawner.start();
   });
 
@@ -203,7 +203,7 @@ maybe('Spawner', () => {
     // A standby is forked 20 ms after a start and its pipes sent to the runner: closing around
     // then once left the helper waiting for acknowledgements that never came.
     for (let delayMs = 0; delayMs <= 30; delayMs += 2) {
-      const own = new Spawner(pino({ level: 'silent' }), { prlimitPath: PRLIMIT, standbyShell: DASH });
+      const own = new Spawner(pino({ level: 'silent' }), { prlimitPath: PRLIMIT, standbyShell: DASH, sandbox: null });
       await own.start();
       const helperPid = (own as unknown as { helper: { pid: number } }).helper.pid;
       const program = own.spawn({

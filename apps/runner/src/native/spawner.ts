@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '@ignite/service-kit';
-import type { FromHelper, HelperOptions, ProgramPipe, ResourceLimits, SpawnRequest, ToHelper } from './spawner-protocol';
+import type { FromHelper, HelperOptions, ProgramPipe, ResourceLimits, SandboxStart, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const NEWLINE = 0x0a;
 
@@ -13,6 +13,8 @@ export interface ProgramStatus {
   signal: NodeJS.Signals | null;
   /** It could not be started at all (ENOENT, EACCES…). */
   spawnError?: { code: string; message: string };
+  /** The kernel killed a process of its sandbox for memory (its cgroup's limit). */
+  outOfMemory?: boolean;
 }
 
 export interface ProgramSpec {
@@ -25,6 +27,8 @@ export interface ProgramSpec {
   channel?: boolean;
   /** Resource limits (soft and hard); absent: none. */
   limits?: ResourceLimits;
+  /** A sandboxed start's limits and passed files (required when the spawner sandboxes). */
+  sandbox?: SandboxStart;
 }
 
 /** A standby shell's pipes, held by the runner until a program starts from it. */
@@ -35,6 +39,12 @@ export class SpawnedProgram {
   pid: number | undefined = undefined;
   /** A standby shell of the helper started it (no fork on the way). */
   fromStandby = false;
+  /** A sandboxed program's HTTP listener on the host (a unix socket); null: it listens on its own port. */
+  listener: string | null = null;
+  /** A sandboxed program's own host pid, once its launcher started it (`pid` is the launcher's). */
+  programPid: number | undefined = undefined;
+  /** The sandboxed program runs (`programPid` is known). */
+  onStarted: () => void = () => {};
   status: ProgramStatus | null = null;
   /** `ready` written on the ready descriptor; `closed`: it closed without it. */
   readiness: 'waiting' | 'ready' | 'closed' = 'waiting';
@@ -76,6 +86,7 @@ export class SpawnedProgram {
     switch (message.type) {
       case 'spawned':
         this.pid = message.pid;
+        this.listener = message.listener ?? null;
         if (message.standby !== undefined) {
           this.fromStandby = true;
           for (const [pipe, socket] of Object.entries(this.spawner.takeStandbyPipes(message.standby))) {
@@ -86,12 +97,17 @@ export class SpawnedProgram {
       case 'pipe':
         if (handle instanceof Socket) this.attach(message.pipe, handle);
         return;
+      case 'started':
+        this.programPid = message.pid;
+        this.onStarted();
+        return;
       case 'handoff-failed':
         this.onHandoffFailed(message.slot);
         return;
       case 'exit': {
         const status: ProgramStatus = { code: message.code, signal: message.signal };
         if (message.spawnError !== undefined) status.spawnError = message.spawnError;
+        if (message.outOfMemory === true) status.outOfMemory = true;
         this.exit(status);
         return;
       }
@@ -204,7 +220,7 @@ export class Spawner {
 
   constructor(
     private readonly logger: Logger,
-    private readonly options: HelperOptions = { prlimitPath: null, standbyShell: null },
+    private readonly options: HelperOptions = { prlimitPath: null, standbyShell: null, sandbox: null },
   ) {}
 
   /** Starts the helper; resolves once it runs. */

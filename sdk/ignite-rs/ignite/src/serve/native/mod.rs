@@ -7,6 +7,7 @@ mod body;
 mod config;
 mod connections;
 mod direct;
+mod listener;
 mod probe;
 mod ready_fd;
 
@@ -16,19 +17,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-
 pub(crate) use self::blocking::BlockingFn;
 use self::config::Config;
 use self::connections::Connections;
 use self::direct::{Direct, DirectConfig};
+use self::listener::{Accepted, Inherited, Listener};
 use self::ready_fd::ReadyFd;
 use crate::handler::Handler;
 use crate::invoke::{self, App, Outcome, Settings};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 
 /// Runs the serve loop until SIGTERM/SIGINT, then exits the process: 0 after a graceful
 /// shutdown, 1 if the server could not start.
@@ -47,6 +47,7 @@ fn start<H: Handler>(handler: H, crate_name: &str) -> Result<(), String> {
     // First, before any descriptor is opened (see `ReadyFd::from_env`).
     let ready = ReadyFd::from_env()?;
     let config = Config::from_env()?;
+    let inherited = config.listen_fd.map(Inherited::take).transpose()?;
     let direct = DirectConfig::from_env()?;
     let settings = Settings::from_env(crate_name)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,41 +64,46 @@ fn start<H: Handler>(handler: H, crate_name: &str) -> Result<(), String> {
         )?),
         None => None,
     };
-    let result = runtime.block_on(serve(app.clone(), config, ready, direct));
+    let result = runtime.block_on(serve(app.clone(), config, inherited, ready, direct));
     // Synchronous handlers still running past the shutdown timeout are abandoned.
     runtime.shutdown_timeout(Duration::from_millis(100));
     app.cleanup();
     result
 }
 
-async fn bind(config: &Config, port: u16, what: &str) -> Result<TcpListener, String> {
-    let address = SocketAddr::new(config.host, port);
-    TcpListener::bind(address)
-        .await
-        .map_err(|error| format!("could not listen on {address} ({what}): {error}"))
-}
-
 async fn serve<H: Handler>(
     app: Arc<App<H>>,
     config: Config,
+    inherited: Option<Inherited>,
     ready: Option<ReadyFd>,
     direct: Option<Direct>,
 ) -> Result<(), String> {
-    let listener = bind(&config, config.port, "PORT").await?;
-    let probe = bind(&config, config.probe_port, "IGNITE_PROBE_PORT").await?;
+    let listener = match inherited {
+        Some(inherited) => inherited.register()?,
+        None => Listener::bind(SocketAddr::new(config.host, config.port), "PORT").await?,
+    };
+    let probe = match config.probe_port {
+        Some(port) => {
+            Some(Listener::bind(SocketAddr::new(config.host, port), "IGNITE_PROBE_PORT").await?)
+        }
+        None => None,
+    };
     let mut signals = Signals::new()?;
-    let address = listener.local_addr().map_err(|error| error.to_string())?;
-    let probe_address = probe.local_addr().map_err(|error| error.to_string())?;
+    let probed = match &probe {
+        Some(probe) => format!(" (readiness probe: {}/ready)", probe.describe()),
+        None => String::new(),
+    };
     eprintln!(
-        "ignite: {} listening on http://{address} (readiness probe: http://{probe_address}/ready)",
-        app.function_id()
+        "ignite: {} listening on {}{probed}",
+        app.function_id(),
+        listener.describe()
     );
     if let Some(ready) = ready {
         ready.notify();
     }
 
     let draining = Arc::new(AtomicBool::new(false));
-    let probe = tokio::spawn(probe::serve(probe, draining.clone()));
+    let probe = probe.map(|probe| tokio::spawn(probe::serve(probe, draining.clone())));
     let connections = Arc::new(Connections::new());
     let mut http = http1::Builder::new();
     http.keep_alive(true);
@@ -107,17 +113,11 @@ async fn serve<H: Handler>(
             biased;
             signal = signals.recv() => break signal,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok(Accepted::Tcp(stream)) => {
                     let _ = stream.set_nodelay(true);
-                    let app = app.clone();
-                    let service = service_fn(move |request: hyper::Request<Incoming>| {
-                        let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(&app, request).await) }
-                    });
-                    // Connection errors are the caller's (reset, malformed request).
-                    let connection = http.serve_connection(TokioIo::new(stream), service);
-                    tokio::spawn(connections.track(connection));
+                    spawn_connection(&app, &http, &connections, stream);
                 }
+                Ok(Accepted::Unix(stream)) => spawn_connection(&app, &http, &connections, stream),
                 Err(error) => {
                     // Out of descriptors, say: back off instead of spinning.
                     eprintln!("ignite: accept failed: {error}");
@@ -148,8 +148,29 @@ async fn serve<H: Handler>(
         }
         signal = signals.recv() => eprintln!("ignite: {signal} again, exiting now"),
     }
-    probe.abort();
+    if let Some(probe) = probe {
+        probe.abort();
+    }
     Ok(())
+}
+
+/// Serves one accepted connection (keep-alive) on its own task, tracked for the drain.
+fn spawn_connection<H: Handler, S>(
+    app: &Arc<App<H>>,
+    http: &http1::Builder,
+    connections: &Arc<Connections>,
+    stream: S,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let app = app.clone();
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(handle(&app, request).await) }
+    });
+    // Connection errors are the caller's (reset, malformed request).
+    let connection = http.serve_connection(TokioIo::new(stream), service);
+    tokio::spawn(connections.track(connection));
 }
 
 /// One HTTP request: read the body, run the invocation, write the response.

@@ -14,16 +14,18 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
 use super::body::Body;
+use super::listener::{Accepted, Listener};
 use crate::response::APPLICATION_JSON;
 
 /// Serves the probe until the task is aborted.
-pub(super) async fn serve(listener: TcpListener, draining: Arc<AtomicBool>) {
+pub(super) async fn serve(listener: Listener, draining: Arc<AtomicBool>) {
     loop {
         let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+            Ok(Accepted::Tcp(stream)) => stream,
+            // The probe is always a TCP port of its own.
+            Ok(Accepted::Unix(_)) => continue,
             Err(error) => {
                 eprintln!("ignite: readiness probe: accept failed: {error}");
                 tokio::time::sleep(Duration::from_millis(50)).await;

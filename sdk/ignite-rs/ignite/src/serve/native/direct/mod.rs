@@ -13,7 +13,8 @@
 //! routes its next request again; each connection's state is shared with the runner
 //! ([`slots`]) so that the runner can answer for this process if it dies.
 //!
-//! Enabled when the runner sets `IGNITE_DIRECT_SLOTS` (with `NODE_CHANNEL_FD`).
+//! Enabled when the runner sets `IGNITE_DIRECT_SLOTS` or, from its sandbox,
+//! `IGNITE_DIRECT_SLOTS_FD` (with `NODE_CHANNEL_FD`).
 
 mod channel;
 mod connection;
@@ -23,6 +24,7 @@ mod reports;
 mod slots;
 mod watchdog;
 
+use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -50,8 +52,8 @@ pub(super) struct DirectConfig {
     channel_fd: i32,
     /// `IGNITE_DIRECT_MESSAGES_FD`: the pipe this process tells the runner things on.
     messages_fd: i32,
-    /// `IGNITE_DIRECT_SLOTS`: the shared slot file.
-    slots_path: PathBuf,
+    /// The shared slot file.
+    slots: SlotFile,
     /// `IGNITE_DIRECT_SLOT_SPACING`: the runner numbers slots this far apart (1 if unset).
     slot_spacing: usize,
     /// `IGNITE_TIME_LIMIT_MS`: an invocation's time limit.
@@ -60,6 +62,31 @@ pub(super) struct DirectConfig {
     release: String,
     /// `IGNITE_DIRECT_IDLE_MS`: an idle connection goes back to the runner after this.
     idle_return: Duration,
+}
+
+/// Where the shared slot file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SlotFile {
+    /// `IGNITE_DIRECT_SLOTS`: its path.
+    Path(PathBuf),
+    /// `IGNITE_DIRECT_SLOTS_FD`: an inherited descriptor (the sandbox sees no file of the runner's).
+    Fd(i32),
+}
+
+impl SlotFile {
+    fn open(&self) -> std::io::Result<File> {
+        match self {
+            SlotFile::Path(path) => File::options().read(true).write(true).open(path),
+            SlotFile::Fd(fd) => inherited::take(*fd).map(File::from),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            SlotFile::Path(path) => path.display().to_string(),
+            SlotFile::Fd(fd) => format!("IGNITE_DIRECT_SLOTS_FD={fd}"),
+        }
+    }
 }
 
 impl DirectConfig {
@@ -71,8 +98,24 @@ impl DirectConfig {
     fn from_lookup(
         lookup: impl Fn(&str) -> Result<Option<String>, String>,
     ) -> Result<Option<DirectConfig>, String> {
-        let Some(slots_path) = lookup("IGNITE_DIRECT_SLOTS")? else {
-            return Ok(None);
+        let slots = match (
+            lookup("IGNITE_DIRECT_SLOTS")?,
+            lookup("IGNITE_DIRECT_SLOTS_FD")?,
+        ) {
+            (Some(path), None) => SlotFile::Path(PathBuf::from(path)),
+            (None, Some(fd)) => {
+                SlotFile::Fd(fd.parse().ok().filter(|&fd: &i32| fd > 2).ok_or_else(|| {
+                    format!(
+                        "IGNITE_DIRECT_SLOTS_FD must be a descriptor number above 2, got {fd:?}"
+                    )
+                })?)
+            }
+            (Some(_), Some(_)) => {
+                return Err(
+                    "set IGNITE_DIRECT_SLOTS or IGNITE_DIRECT_SLOTS_FD, not both".to_string(),
+                )
+            }
+            (None, None) => return Ok(None),
         };
         let number = |name: &str, default: Option<u64>| -> Result<u64, String> {
             match (lookup(name)?, default) {
@@ -92,7 +135,7 @@ impl DirectConfig {
         Ok(Some(DirectConfig {
             channel_fd,
             messages_fd,
-            slots_path: PathBuf::from(slots_path),
+            slots,
             slot_spacing: usize::try_from(number("IGNITE_DIRECT_SLOT_SPACING", Some(1))?)
                 .ok()
                 .filter(|&spacing| (1..=4096).contains(&spacing))
@@ -188,12 +231,16 @@ impl Direct {
             .map_err(|error| format!("could not open the runner's channel: {error}"))?;
         let outbox = Outbox::open(config.messages_fd)
             .map_err(|error| format!("could not open the runner's message pipe: {error}"))?;
-        let slots = Slots::map(&config.slots_path, config.slot_spacing).map_err(|error| {
-            format!(
-                "could not map the slot file {}: {error}",
-                config.slots_path.display()
-            )
-        })?;
+        let slots = config
+            .slots
+            .open()
+            .and_then(|file| Slots::map(&file, config.slot_spacing))
+            .map_err(|error| {
+                format!(
+                    "could not map the slot file {}: {error}",
+                    config.slots.describe()
+                )
+            })?;
         HeaderValue::from_str(&config.release)
             .map_err(|_| format!("IGNITE_RELEASE is not a header value: {:?}", config.release))?;
         // Static (the text leaked once): each response's copy is a pointer, where a shared value

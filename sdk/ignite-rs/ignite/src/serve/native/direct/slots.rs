@@ -11,11 +11,10 @@
 // mmap of the shared slot file: std has no shared mappings.
 #![allow(unsafe_code)]
 
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -117,15 +116,15 @@ impl Future for Nudged<'_> {
 }
 
 impl Slots {
-    /// Maps the runner's slot file, whose slots are numbered `spacing` apart.
-    pub(super) fn map(path: &Path, spacing: usize) -> io::Result<Slots> {
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
+    /// Maps the runner's slot file (opened for reading and writing), whose slots are numbered
+    /// `spacing` apart.
+    pub(super) fn map(file: &File, spacing: usize) -> io::Result<Slots> {
         let len = file.metadata()?.len() as usize;
         let count = len / 4;
         if count < spacing {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{} holds no slot", path.display()),
+                "it holds no slot",
             ));
         }
         // SAFETY: a shared read-write mapping of the whole file, which stays mapped (leaked) for
