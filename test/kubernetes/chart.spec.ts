@@ -100,6 +100,15 @@ function secretValues(objects: K8sObject[]): Record<string, string> {
 
 const VALID = ['defaults.yaml', 'custom-namespace.yaml', 'external-secrets.yaml', 'tuned.yaml', 'isolation.yaml', 'trusted-only.yaml'];
 
+/** The egress rule to the cluster DNS every NetworkPolicy of the chart has (networkPolicies.dns). */
+const DNS_RULE = {
+  to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+  ports: [
+    { protocol: 'UDP', port: 53 },
+    { protocol: 'TCP', port: 53 },
+  ],
+};
+
 /** The runner's sandbox variables (apps/runner/sandbox): the chart sets them, the runner reads them. */
 const SANDBOX_VARIABLES = ['RUNNER_SANDBOX', 'RUNNER_SANDBOX_UID_BASE', 'RUNNER_SANDBOX_UID_COUNT'];
 
@@ -215,7 +224,7 @@ describe('the ignite Helm chart', () => {
     expect(worker.K8S_NAMESPACE).toBe(buildNamespace);
     expect(ofKind(objects, 'Role')[0]!.metadata.namespace).toBe(buildNamespace);
     expect(named(objects, 'RoleBinding', `${RELEASE}-compile-worker`).metadata.namespace).toBe(buildNamespace);
-    expect(ofKind(objects, 'NetworkPolicy')[0]!.metadata.namespace).toBe(buildNamespace);
+    expect(named(objects, 'NetworkPolicy', `${RELEASE}-build`).metadata.namespace).toBe(buildNamespace);
     expect(worker.IGNITE_API_INTERNAL_URL).toBe(`http://${RELEASE}-api.${NAMESPACE}.svc.cluster.local:8080`);
     const namespaces = ofKind(objects, 'Namespace').map((namespace) => namespace.metadata.name);
     expect(namespaces).toEqual(buildNamespace === NAMESPACE ? [] : [buildNamespace]);
@@ -223,7 +232,7 @@ describe('the ignite Helm chart', () => {
 
   it('selects the build pods with its NetworkPolicy: DNS, the registry and the API, nothing else', async () => {
     const objects = await render(['custom-namespace.yaml']);
-    const [policy] = ofKind(objects, 'NetworkPolicy');
+    const policy = named(objects, 'NetworkPolicy', `${RELEASE}-build`);
     // The labels the compile worker puts on every build pod (apps/compile-worker/src/executors/kubernetes/job-manifest.ts).
     const { BUILD_LABELS } = require(join(repoRoot, 'apps/compile-worker/src/executors/kubernetes/job-manifest')) as {
       BUILD_LABELS: Record<string, string>;
@@ -249,6 +258,121 @@ describe('the ignite Helm chart', () => {
     });
     expect(egress[2]!.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
     expect(egress[2]!.to[0].ipBlock.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']));
+  });
+
+  it('lets only the API and the named direct callers in to the runner, and the runner out to DNS, Postgres, Redis and the API', async () => {
+    const objects = await render(['defaults.yaml']);
+    const policy = named(objects, 'NetworkPolicy', `${RELEASE}-runner`);
+    expect(policy.metadata.namespace).toBe(NAMESPACE);
+    expect(policy.spec.podSelector).toEqual({ matchLabels: deployment(objects, 'runner').spec.selector.matchLabels });
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const api = { podSelector: { matchLabels: deployment(objects, 'api').spec.selector.matchLabels } };
+    // No direct callers named: nobody may reach the direct port (8082).
+    expect(policy.spec.ingress).toEqual([{ from: [api], ports: [{ protocol: 'TCP', port: 8081 }] }]);
+    expect(policy.spec.egress).toEqual([
+      DNS_RULE,
+      // Postgres and Redis by the ports of their URLs (rediss://…:6380), to any address: no peers named.
+      { ports: [{ protocol: 'TCP', port: 5432 }] },
+      { ports: [{ protocol: 'TCP', port: 6380 }] },
+      { to: [api], ports: [{ protocol: 'TCP', port: 8080 }] },
+    ]);
+  });
+
+  it('names the runner’s direct callers and the platform’s peers in its policies, and keeps the cluster’s CIDRs out of the internet rules', async () => {
+    const objects = await render(['isolation.yaml']);
+    const runner = named(objects, 'NetworkPolicy', `${RELEASE}-runner`);
+    expect(runner.spec.ingress[1]).toEqual({
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'edge' } },
+          podSelector: { matchLabels: { app: 'gateway' } },
+        },
+        { ipBlock: { cidr: '10.40.0.0/16' } },
+      ],
+      ports: [{ protocol: 'TCP', port: 8082 }],
+    });
+    expect(runner.spec.ingress).toHaveLength(2);
+    const postgres = { to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ protocol: 'TCP', port: 6543 }] };
+    const redis = {
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'redis' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } },
+        },
+      ],
+      ports: [
+        { protocol: 'TCP', port: 6379 },
+        { protocol: 'TCP', port: 26379 },
+      ],
+    };
+    expect(runner.spec.egress.slice(1, 3)).toEqual([postgres, redis]);
+
+    const worker = named(objects, 'NetworkPolicy', `${RELEASE}-compile-worker`);
+    expect(worker.spec.egress).toEqual([
+      DNS_RULE,
+      postgres,
+      redis,
+      { to: [{ ipBlock: { cidr: '172.20.0.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+    ]);
+
+    // Build pods: each address family's own exclusions, the cluster's CIDRs among them.
+    const build = named(objects, 'NetworkPolicy', `${RELEASE}-build`);
+    expect(build.metadata.namespace).toBe('ignite-builds');
+    expect(build.spec.egress[2]).toEqual({
+      to: [
+        { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '169.254.0.0/16', '198.18.0.0/15'] } },
+        { ipBlock: { cidr: '::/0', except: ['fd00::/8', 'fd12:3456::/108'] } },
+      ],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
+  });
+
+  it('takes no traffic into the compile worker, and lets it out to Postgres, Redis and the Kubernetes API or, building locally, the registry', async () => {
+    const objects = await render(['external-secrets.yaml']);
+    const worker = named(objects, 'NetworkPolicy', `${RELEASE}-compile-worker`);
+    expect(worker.spec.podSelector).toEqual({ matchLabels: deployment(objects, 'compile-worker').spec.selector.matchLabels });
+    expect(worker.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(worker.spec.ingress).toEqual([]);
+    // The URLs are in a Secret the chart does not read: the services' usual ports.
+    expect(worker.spec.egress).toEqual([
+      DNS_RULE,
+      { ports: [{ protocol: 'TCP', port: 5432 }] },
+      { ports: [{ protocol: 'TCP', port: 6379 }] },
+      {
+        ports: [
+          { protocol: 'TCP', port: 443 },
+          { protocol: 'TCP', port: 6443 },
+        ],
+      },
+    ]);
+
+    const local = await render(['defaults.yaml'], ['--set', 'compileWorker.executor=local']);
+    const egress = named(local, 'NetworkPolicy', `${RELEASE}-compile-worker`).spec.egress as K8sObject[];
+    expect(egress).toHaveLength(4);
+    expect(egress[3]).toEqual({
+      to: [
+        { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] } },
+      ],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
+    expect(
+      ofKind(local, 'NetworkPolicy')
+        .map((policy) => policy.metadata.name)
+        .sort(),
+    ).toEqual([`${RELEASE}-compile-worker`, `${RELEASE}-runner`]);
+  });
+
+  it('renders no NetworkPolicy when told not to', async () => {
+    const objects = await render(['defaults.yaml'], ['--set', 'networkPolicies.enabled=false']);
+    expect(ofKind(objects, 'NetworkPolicy')).toEqual([]);
+    const all = await render(['defaults.yaml']);
+    expect(
+      ofKind(all, 'NetworkPolicy')
+        .map((policy) => policy.metadata.name)
+        .sort(),
+    ).toEqual([`${RELEASE}-build`, `${RELEASE}-compile-worker`, `${RELEASE}-runner`]);
+    const buildsOff = await render(['defaults.yaml'], ['--set', 'builds.networkPolicy.enabled=false']);
+    expect(ofKind(buildsOff, 'NetworkPolicy').map((policy) => policy.metadata.name)).not.toContain(`${RELEASE}-build`);
   });
 
   it('runs every function instance in a sandbox of its own by default: user namespaces, the launcher’s needs and nothing more', async () => {

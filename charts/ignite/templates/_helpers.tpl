@@ -214,3 +214,96 @@ Checks the uid range against the pod's user namespace (65536 ids) and the pod's 
 {{- end -}}
 {{- toYaml $context -}}
 {{- end -}}
+
+{{/* NetworkPolicies ---------------------------------------------------------------------- */}}
+
+{{/* The port of a URL (`url`), else `default`. */}}
+{{- define "ignite.urlPort" -}}
+{{- $port := .default -}}
+{{- if .url -}}
+{{- $found := regexFind ":[0-9]+$" (urlParse .url).host -}}
+{{- if $found -}}
+{{- $port = trimPrefix ":" $found -}}
+{{- end -}}
+{{- end -}}
+{{- $port -}}
+{{- end -}}
+
+{{/* The TCP ports of a service of networkPolicies (`service`): its own, else the port of its URL (`url`, when the chart holds it), else `default`. */}}
+{{- define "ignite.servicePorts" -}}
+{{- $ports := .service.ports -}}
+{{- if not $ports -}}
+{{- $url := "" -}}
+{{- if not .root.Values.secrets.existingSecret -}}
+{{- $url = .url -}}
+{{- end -}}
+{{- $ports = list (include "ignite.urlPort" (dict "url" $url "default" .default)) -}}
+{{- end -}}
+{{- toJson $ports -}}
+{{- end -}}
+
+{{/* An egress rule to a service of networkPolicies: its peers (`to`; none: any address) on its TCP ports. */}}
+{{- define "ignite.serviceEgress" -}}
+- ports:
+    {{- range (include "ignite.servicePorts" . | fromJsonArray) }}
+    - protocol: TCP
+      port: {{ int . }}
+    {{- end }}
+  {{- with .service.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/* The egress rule to the cluster DNS (UDP and TCP). */}}
+{{- define "ignite.dnsEgress" -}}
+{{- $dns := .Values.networkPolicies.dns -}}
+- to:
+    - namespaceSelector:
+        {{- toYaml $dns.namespaceSelector | nindent 8 }}
+      podSelector:
+        matchLabels:
+          {{- toYaml $dns.podSelector | nindent 10 }}
+  ports:
+    - protocol: UDP
+      port: {{ $dns.port }}
+    - protocol: TCP
+      port: {{ $dns.port }}
+{{- end -}}
+
+{{/*
+The egress rule to the package registry (crates.io): builds.networkPolicy.registry's addresses and
+ports, less its `except` and the cluster's own CIDRs (networkPolicies.clusterCidrs), each `except`
+entry under the `cidr` of its own family (IPv4 or IPv6) only.
+*/}}
+{{- define "ignite.registryEgress" -}}
+{{- $registry := .Values.builds.networkPolicy.registry -}}
+{{- $excluded := concat $registry.except .Values.networkPolicies.clusterCidrs | uniq -}}
+- to:
+    {{- range $cidr := $registry.cidrs }}
+    {{- $v6 := contains ":" $cidr }}
+    {{- $except := list }}
+    {{- range $excluded }}
+    {{- if eq (contains ":" .) $v6 }}
+    {{- $except = append $except . }}
+    {{- end }}
+    {{- end }}
+    - ipBlock:
+        cidr: {{ $cidr }}
+        {{- with $except }}
+        except:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    {{- end }}
+  ports:
+    {{- range $registry.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end -}}
+
+{{/* The egress rules of a pod that uses Postgres and Redis (the runner, the compile worker). */}}
+{{- define "ignite.dataEgress" -}}
+{{ include "ignite.serviceEgress" (dict "root" . "service" .Values.networkPolicies.postgres "url" .Values.secrets.databaseUrl "default" 5432) }}
+{{ include "ignite.serviceEgress" (dict "root" . "service" .Values.networkPolicies.redis "url" .Values.secrets.redisUrl "default" 6379) }}
+{{- end -}}
