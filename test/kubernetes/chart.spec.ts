@@ -98,7 +98,19 @@ function secretValues(objects: K8sObject[]): Record<string, string> {
   return (secret?.stringData as Record<string, string> | undefined) ?? {};
 }
 
-const VALID = ['defaults.yaml', 'custom-namespace.yaml', 'external-secrets.yaml', 'tuned.yaml'];
+const VALID = ['defaults.yaml', 'custom-namespace.yaml', 'external-secrets.yaml', 'tuned.yaml', 'isolation.yaml', 'trusted-only.yaml'];
+
+/** The egress rule to the cluster DNS every NetworkPolicy of the chart has (networkPolicies.dns). */
+const DNS_RULE = {
+  to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+  ports: [
+    { protocol: 'UDP', port: 53 },
+    { protocol: 'TCP', port: 53 },
+  ],
+};
+
+/** The runner's sandbox variables (apps/runner/sandbox): the chart sets them, the runner reads them. */
+const SANDBOX_VARIABLES = ['RUNNER_SANDBOX', 'RUNNER_SANDBOX_UID_BASE', 'RUNNER_SANDBOX_UID_COUNT'];
 
 beforeAll(() => {
   helm = execFileSync('bash', [join(repoRoot, 'scripts', 'helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -151,8 +163,21 @@ describe('the ignite Helm chart', () => {
           readOnlyRootFilesystem: true,
           capabilities: { drop: ['ALL'] },
         });
+        expect(container.securityContext?.privileged).not.toBe(true);
+        // Only the runner adds capabilities: the two its sandbox launcher needs to map uids.
+        const added = (container.securityContext?.capabilities?.add ?? []) as string[];
+        if (workload.metadata.name !== `${RELEASE}-runner`)
+          expect({ workload: workload.metadata.name, added }).toEqual({ workload: workload.metadata.name, added: [] });
+        else expect(added.filter((capability) => !['SETUID', 'SETGID'].includes(capability))).toEqual([]);
       }
-      expect(podSpecOf(workload).securityContext).toMatchObject({ runAsNonRoot: true });
+      // Root only in a user namespace of the pod's own (root there is an unprivileged uid of the node).
+      const pod = podSpecOf(workload);
+      if (pod.securityContext?.runAsNonRoot !== true)
+        expect({ workload: workload.metadata.name, runAsUser: pod.securityContext?.runAsUser, hostUsers: pod.hostUsers }).toEqual({
+          workload: `${RELEASE}-runner`,
+          runAsUser: 0,
+          hostUsers: false,
+        });
     }
     const api = containersOf(deployment(objects, 'api'))[0]!;
     expect(api.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
@@ -199,7 +224,7 @@ describe('the ignite Helm chart', () => {
     expect(worker.K8S_NAMESPACE).toBe(buildNamespace);
     expect(ofKind(objects, 'Role')[0]!.metadata.namespace).toBe(buildNamespace);
     expect(named(objects, 'RoleBinding', `${RELEASE}-compile-worker`).metadata.namespace).toBe(buildNamespace);
-    expect(ofKind(objects, 'NetworkPolicy')[0]!.metadata.namespace).toBe(buildNamespace);
+    expect(named(objects, 'NetworkPolicy', `${RELEASE}-build`).metadata.namespace).toBe(buildNamespace);
     expect(worker.IGNITE_API_INTERNAL_URL).toBe(`http://${RELEASE}-api.${NAMESPACE}.svc.cluster.local:8080`);
     const namespaces = ofKind(objects, 'Namespace').map((namespace) => namespace.metadata.name);
     expect(namespaces).toEqual(buildNamespace === NAMESPACE ? [] : [buildNamespace]);
@@ -207,7 +232,7 @@ describe('the ignite Helm chart', () => {
 
   it('selects the build pods with its NetworkPolicy: DNS, the registry and the API, nothing else', async () => {
     const objects = await render(['custom-namespace.yaml']);
-    const [policy] = ofKind(objects, 'NetworkPolicy');
+    const policy = named(objects, 'NetworkPolicy', `${RELEASE}-build`);
     // The labels the compile worker puts on every build pod (apps/compile-worker/src/executors/kubernetes/job-manifest.ts).
     const { BUILD_LABELS } = require(join(repoRoot, 'apps/compile-worker/src/executors/kubernetes/job-manifest')) as {
       BUILD_LABELS: Record<string, string>;
@@ -233,6 +258,272 @@ describe('the ignite Helm chart', () => {
     });
     expect(egress[2]!.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
     expect(egress[2]!.to[0].ipBlock.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']));
+  });
+
+  it('lets only the API and the named direct callers in to the runner, and the runner out to DNS, Postgres, Redis and the API', async () => {
+    const objects = await render(['defaults.yaml']);
+    const policy = named(objects, 'NetworkPolicy', `${RELEASE}-runner`);
+    expect(policy.metadata.namespace).toBe(NAMESPACE);
+    expect(policy.spec.podSelector).toEqual({ matchLabels: deployment(objects, 'runner').spec.selector.matchLabels });
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const api = { podSelector: { matchLabels: deployment(objects, 'api').spec.selector.matchLabels } };
+    // No direct callers named: nobody may reach the direct port (8082).
+    expect(policy.spec.ingress).toEqual([{ from: [api], ports: [{ protocol: 'TCP', port: 8081 }] }]);
+    expect(policy.spec.egress).toEqual([
+      DNS_RULE,
+      // Postgres and Redis by the ports of their URLs (rediss://…:6380), to any address: no peers named.
+      { ports: [{ protocol: 'TCP', port: 5432 }] },
+      { ports: [{ protocol: 'TCP', port: 6380 }] },
+      { to: [api], ports: [{ protocol: 'TCP', port: 8080 }] },
+    ]);
+  });
+
+  it('names the runner’s direct callers and the platform’s peers in its policies, and keeps the cluster’s CIDRs out of the internet rules', async () => {
+    const objects = await render(['isolation.yaml']);
+    const runner = named(objects, 'NetworkPolicy', `${RELEASE}-runner`);
+    expect(runner.spec.ingress[1]).toEqual({
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'edge' } },
+          podSelector: { matchLabels: { app: 'gateway' } },
+        },
+        { ipBlock: { cidr: '10.40.0.0/16' } },
+      ],
+      ports: [{ protocol: 'TCP', port: 8082 }],
+    });
+    expect(runner.spec.ingress).toHaveLength(2);
+    const postgres = { to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ protocol: 'TCP', port: 6543 }] };
+    const redis = {
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'redis' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } },
+        },
+      ],
+      ports: [
+        { protocol: 'TCP', port: 6379 },
+        { protocol: 'TCP', port: 26379 },
+      ],
+    };
+    expect(runner.spec.egress.slice(1, 3)).toEqual([postgres, redis]);
+
+    const worker = named(objects, 'NetworkPolicy', `${RELEASE}-compile-worker`);
+    expect(worker.spec.egress).toEqual([
+      DNS_RULE,
+      postgres,
+      redis,
+      { to: [{ ipBlock: { cidr: '172.20.0.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+    ]);
+
+    // Build pods: each address family's own exclusions, the cluster's CIDRs among them.
+    const build = named(objects, 'NetworkPolicy', `${RELEASE}-build`);
+    expect(build.metadata.namespace).toBe('ignite-builds');
+    expect(build.spec.egress[2]).toEqual({
+      to: [
+        { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '169.254.0.0/16', '198.18.0.0/15'] } },
+        { ipBlock: { cidr: '::/0', except: ['fd00::/8', 'fd12:3456::/108'] } },
+      ],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
+  });
+
+  it('takes no traffic into the compile worker, and lets it out to Postgres, Redis and the Kubernetes API or, building locally, the registry', async () => {
+    const objects = await render(['external-secrets.yaml']);
+    const worker = named(objects, 'NetworkPolicy', `${RELEASE}-compile-worker`);
+    expect(worker.spec.podSelector).toEqual({ matchLabels: deployment(objects, 'compile-worker').spec.selector.matchLabels });
+    expect(worker.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(worker.spec.ingress).toEqual([]);
+    // The URLs are in a Secret the chart does not read: the services' usual ports.
+    expect(worker.spec.egress).toEqual([
+      DNS_RULE,
+      { ports: [{ protocol: 'TCP', port: 5432 }] },
+      { ports: [{ protocol: 'TCP', port: 6379 }] },
+      {
+        ports: [
+          { protocol: 'TCP', port: 443 },
+          { protocol: 'TCP', port: 6443 },
+        ],
+      },
+    ]);
+
+    const local = await render(['defaults.yaml'], ['--set', 'compileWorker.executor=local']);
+    const egress = named(local, 'NetworkPolicy', `${RELEASE}-compile-worker`).spec.egress as K8sObject[];
+    expect(egress).toHaveLength(4);
+    expect(egress[3]).toEqual({
+      to: [
+        { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] } },
+      ],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
+    expect(
+      ofKind(local, 'NetworkPolicy')
+        .map((policy) => policy.metadata.name)
+        .sort(),
+    ).toEqual([`${RELEASE}-compile-worker`, `${RELEASE}-runner`]);
+  });
+
+  it('renders no NetworkPolicy when told not to', async () => {
+    const objects = await render(['defaults.yaml'], ['--set', 'networkPolicies.enabled=false']);
+    expect(ofKind(objects, 'NetworkPolicy')).toEqual([]);
+    const all = await render(['defaults.yaml']);
+    expect(
+      ofKind(all, 'NetworkPolicy')
+        .map((policy) => policy.metadata.name)
+        .sort(),
+    ).toEqual([`${RELEASE}-build`, `${RELEASE}-compile-worker`, `${RELEASE}-runner`]);
+    const buildsOff = await render(['defaults.yaml'], ['--set', 'builds.networkPolicy.enabled=false']);
+    expect(ofKind(buildsOff, 'NetworkPolicy').map((policy) => policy.metadata.name)).not.toContain(`${RELEASE}-build`);
+  });
+
+  it('runs every function instance in a sandbox of its own by default: user namespaces, the launcher’s needs and nothing more', async () => {
+    const objects = await render(['defaults.yaml']);
+    const runner = deployment(objects, 'runner');
+    const pod = podSpecOf(runner);
+    expect(pod.hostUsers).toBe(false);
+    expect(pod.runtimeClassName).toBeUndefined();
+    // Root of the pod's user namespace (the launcher maps each sandbox to a uid of the range), with the platform's group.
+    expect(pod.securityContext).toEqual({
+      runAsUser: 0,
+      runAsNonRoot: false,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const container = containersOf(runner)[0]!;
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID'] },
+      // The launcher mounts a fresh procfs in each sandbox: the kernel refuses that under a masked /proc.
+      procMount: 'Unmasked',
+      // RuntimeDefault refuses clone with CLONE_NEWUSER & co. without CAP_SYS_ADMIN, and the runtime's AppArmor profile refuses mount.
+      seccompProfile: { type: 'Unconfined' },
+      appArmorProfile: { type: 'Unconfined' },
+    });
+    const env = envOf(container);
+    expect(env).toMatchObject({ RUNNER_SANDBOX: 'namespaces', RUNNER_SANDBOX_UID_BASE: '10000', RUNNER_SANDBOX_UID_COUNT: '50000' });
+    // The range lies in the pod's 65536 ids, clear of its own (0, and group 1000).
+    const [base, count] = [Number(env.RUNNER_SANDBOX_UID_BASE), Number(env.RUNNER_SANDBOX_UID_COUNT)];
+    expect(base).toBeGreaterThan(1000);
+    expect(base + count).toBeLessThanOrEqual(65536);
+
+    // The other platform pods keep the platform's context: non-root, RuntimeDefault, no procMount, the node's users.
+    for (const component of ['api', 'compile-worker']) {
+      const other = deployment(objects, component);
+      expect(podSpecOf(other).hostUsers).toBeUndefined();
+      expect(podSpecOf(other).securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(containersOf(other)[0]!.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+    }
+    // Build pods: in a user namespace of their own, on the default runtime.
+    const worker = envOf(containersOf(deployment(objects, 'compile-worker'))[0]!);
+    expect(worker).toMatchObject({ K8S_BUILD_HOST_USERS: 'false', K8S_BUILD_RUNTIME_CLASS: '' });
+  });
+
+  it('puts the runner and build pods under a RuntimeClass, with the seccomp and AppArmor profiles and uid range given', async () => {
+    const objects = await render(['isolation.yaml']);
+    const runner = deployment(objects, 'runner');
+    expect(podSpecOf(runner)).toMatchObject({ runtimeClassName: 'gvisor', hostUsers: false });
+    expect(containersOf(runner)[0]!.securityContext).toMatchObject({
+      seccompProfile: { type: 'Localhost', localhostProfile: 'ignite/runner-sandbox.json' },
+      appArmorProfile: { type: 'Localhost', localhostProfile: 'ignite-runner-sandbox' },
+      procMount: 'Unmasked',
+    });
+    expect(envOf(containersOf(runner)[0]!)).toMatchObject({ RUNNER_SANDBOX_UID_BASE: '2000', RUNNER_SANDBOX_UID_COUNT: '30000' });
+    for (const component of ['api', 'compile-worker']) expect(podSpecOf(deployment(objects, component)).runtimeClassName).toBeUndefined();
+
+    // The build pods get them through the worker: its env, parsed by its schema, made into the Job the executor creates.
+    const worker = envOf(containersOf(deployment(objects, 'compile-worker'))[0]!, secretValues(objects));
+    expect(worker).toMatchObject({ K8S_BUILD_RUNTIME_CLASS: 'gvisor', K8S_BUILD_HOST_USERS: 'false' });
+    const { kubernetesExecutorConfigSchema } = require(
+      join(repoRoot, 'apps/compile-worker/src/executors/kubernetes/kubernetes-config'),
+    ) as {
+      kubernetesExecutorConfigSchema: Schema & { parse(value: unknown): Record<string, unknown> };
+    };
+    const config = kubernetesExecutorConfigSchema.parse(worker);
+    expect(config).toMatchObject({ K8S_BUILD_RUNTIME_CLASS: 'gvisor', K8S_BUILD_HOST_USERS: false });
+  });
+
+  it('runs the runner as an ordinary platform pod without the sandbox, and never as root with the node’s users', async () => {
+    const objects = await render(['trusted-only.yaml']);
+    const runner = deployment(objects, 'runner');
+    expect(podSpecOf(runner).hostUsers).toBe(true);
+    expect(podSpecOf(runner).securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(containersOf(runner)[0]!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    const env = envOf(containersOf(runner)[0]!);
+    expect(env.RUNNER_SANDBOX).toBe('none');
+    expect(env.RUNNER_SANDBOX_UID_BASE).toBeUndefined();
+    expect(envOf(containersOf(deployment(objects, 'compile-worker'))[0]!).K8S_BUILD_HOST_USERS).toBe('true');
+
+    // The sandbox with the node's users: the launcher maps each sandbox to its own uid (1000), so no root, no
+    // added capability, no unmasked /proc (Kubernetes allows it only with hostUsers false); the profiles still apply.
+    const namespaces = await render(['trusted-only.yaml'], ['--set', 'runner.sandbox.mode=namespaces']);
+    const sandboxed = deployment(namespaces, 'runner');
+    expect(podSpecOf(sandboxed).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(containersOf(sandboxed)[0]!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'Unconfined' },
+      appArmorProfile: { type: 'Unconfined' },
+    });
+    expect(envOf(containersOf(sandboxed)[0]!)).toMatchObject({ RUNNER_SANDBOX: 'namespaces' });
+    expect(envOf(containersOf(sandboxed)[0]!).RUNNER_SANDBOX_UID_BASE).toBeUndefined();
+  });
+
+  it('refuses a sandbox uid range outside the pod’s user namespace or over the pod’s own group', async () => {
+    const outside = await helmRun([
+      'template',
+      RELEASE,
+      chart,
+      '-f',
+      join(valuesDir, 'defaults.yaml'),
+      '--set',
+      'runner.sandbox.uidBase=20000',
+      '--set',
+      'runner.sandbox.uidCount=50000',
+    ]);
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toContain('runner.sandbox.uidBase + uidCount (20000 + 50000) must not exceed 65536');
+    const group = await helmRun([
+      'template',
+      RELEASE,
+      chart,
+      '-f',
+      join(valuesDir, 'defaults.yaml'),
+      '--set',
+      'runner.sandbox.uidBase=900',
+    ]);
+    expect(group.code).not.toBe(0);
+    expect(group.stderr).toContain('must not contain podSecurityContext.runAsGroup (1000)');
+    // With the node's users the range is not used (the launcher maps to its own uid): nothing to refuse.
+    const hostUsers = await helmRun([
+      'template',
+      RELEASE,
+      chart,
+      '-f',
+      join(valuesDir, 'defaults.yaml'),
+      '--set',
+      'runner.sandbox.uidBase=900',
+      '--set',
+      'runner.hostUsers=true',
+    ]);
+    expect(hostUsers.code).toBe(0);
   });
 
   it('wires each app’s environment one to one to its configuration schema', async () => {
@@ -279,7 +570,9 @@ describe('the ignite Helm chart', () => {
       });
 
       const runner = envOf(containersOf(deployment(objects, 'runner'))[0]!, secrets);
-      const runnerKeys = new Set(keysOf(runnerSchema));
+      // The sandbox's variables join the runner's schema with the launcher (apps/runner/sandbox);
+      // until then they are the ones in SANDBOX_VARIABLES, and no other.
+      const runnerKeys = new Set([...keysOf(runnerSchema), ...SANDBOX_VARIABLES]);
       for (const name of Object.keys(runner)) expect({ runner: name, known: runnerKeys.has(name) }).toEqual({ runner: name, known: true });
       expectValid(`runner env (${file})`, runnerSchema, runner);
       expect(runner.RUNNER_HOST).toBe('0.0.0.0');
@@ -353,6 +646,8 @@ describe('the ignite Helm chart', () => {
       'podSecurityContext',
       'containerSecurityContext',
       'podSelector',
+      'seccompProfile',
+      'appArmorProfile',
     ]);
     const components = ['api', 'compileWorker', 'runner'];
     const paths: string[] = [];

@@ -111,14 +111,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{/* Everything a pod of the platform shares: security, the data volume, /tmp, placement. */}}
+{{/* Everything a pod of the platform shares: security (`podSecurityContext`, unless the caller passes its own), the data volume, /tmp, placement. */}}
 {{- define "ignite.podCommon" -}}
 {{- with .root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 securityContext:
-  {{- toYaml .root.Values.podSecurityContext | nindent 2 }}
+  {{- toYaml (.podSecurityContext | default .root.Values.podSecurityContext) | nindent 2 }}
 {{- with .values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -157,4 +157,153 @@ volumeMounts:
 {{- if not .Values.secrets.existingSecret -}}
 checksum/secret: {{ toJson .Values.secrets | sha256sum }}
 {{- end -}}
+{{- end -}}
+
+{{/* The runner's sandbox ------------------------------------------------------------------ */}}
+
+{{/*
+The runner's sandbox as the pod needs it (README, "Isolation"), as a dict:
+  root       the launcher runs as root of the pod's user namespace: it maps each sandbox to a uid of
+             its own from the range (CAP_SETUID/CAP_SETGID). Only with hostUsers false, where that
+             root is an unprivileged uid of the node.
+  namespaces the launcher creates namespaces: seccomp and AppArmor profiles that allow it.
+Checks the uid range against the pod's user namespace (65536 ids) and the pod's own ids.
+*/}}
+{{- define "ignite.runnerSandbox" -}}
+{{- $runner := .Values.runner -}}
+{{- $sandbox := $runner.sandbox -}}
+{{- $namespaces := eq $sandbox.mode "namespaces" -}}
+{{- $root := and $namespaces (not $runner.hostUsers) -}}
+{{- if $root -}}
+{{- $end := add $sandbox.uidBase $sandbox.uidCount -}}
+{{- if gt (int $end) 65536 -}}
+{{- fail (printf "runner.sandbox.uidBase + uidCount (%v + %v) must not exceed 65536: the pod's user namespace (hostUsers false) has uids 0-65535" $sandbox.uidBase $sandbox.uidCount) -}}
+{{- end -}}
+{{- range $name := list "runAsGroup" "fsGroup" -}}
+{{- $id := index $.Values.podSecurityContext $name -}}
+{{- if and $id (ge (int $id) (int $sandbox.uidBase)) (lt (int $id) (int $end)) -}}
+{{- fail (printf "runner.sandbox.uidBase/uidCount (%v-%v) must not contain podSecurityContext.%s (%v): a sandbox would share the runner's group" $sandbox.uidBase (sub $end 1) $name $id) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "namespaces" $namespaces "root" $root) -}}
+{{- end -}}
+
+{{/* The runner pod's security context: podSecurityContext, as root of the pod's user namespace when the sandbox needs it. */}}
+{{- define "ignite.runnerPodSecurityContext" -}}
+{{- $sandbox := include "ignite.runnerSandbox" . | fromJson -}}
+{{- $context := deepCopy .Values.podSecurityContext -}}
+{{- if $sandbox.root -}}
+{{- $_ := set $context "runAsUser" 0 -}}
+{{- $_ := set $context "runAsNonRoot" false -}}
+{{- end -}}
+{{- toYaml $context -}}
+{{- end -}}
+
+{{/* The runner container's security context: containerSecurityContext, with what the sandbox needs and nothing more. */}}
+{{- define "ignite.runnerContainerSecurityContext" -}}
+{{- $sandbox := include "ignite.runnerSandbox" . | fromJson -}}
+{{- $context := deepCopy .Values.containerSecurityContext -}}
+{{- if $sandbox.namespaces -}}
+{{- $_ := set $context "seccompProfile" .Values.runner.sandbox.seccompProfile -}}
+{{- $_ := set $context "appArmorProfile" .Values.runner.sandbox.appArmorProfile -}}
+{{- end -}}
+{{- if $sandbox.root -}}
+{{- $_ := set $context "capabilities" (dict "drop" (list "ALL") "add" (list "SETUID" "SETGID")) -}}
+{{- $_ := set $context "procMount" "Unmasked" -}}
+{{- end -}}
+{{- toYaml $context -}}
+{{- end -}}
+
+{{/* NetworkPolicies ---------------------------------------------------------------------- */}}
+
+{{/* The port of a URL (`url`), else `default`. */}}
+{{- define "ignite.urlPort" -}}
+{{- $port := .default -}}
+{{- if .url -}}
+{{- $found := regexFind ":[0-9]+$" (urlParse .url).host -}}
+{{- if $found -}}
+{{- $port = trimPrefix ":" $found -}}
+{{- end -}}
+{{- end -}}
+{{- $port -}}
+{{- end -}}
+
+{{/* The TCP ports of a service of networkPolicies (`service`): its own, else the port of its URL (`url`, when the chart holds it), else `default`. */}}
+{{- define "ignite.servicePorts" -}}
+{{- $ports := .service.ports -}}
+{{- if not $ports -}}
+{{- $url := "" -}}
+{{- if not .root.Values.secrets.existingSecret -}}
+{{- $url = .url -}}
+{{- end -}}
+{{- $ports = list (include "ignite.urlPort" (dict "url" $url "default" .default)) -}}
+{{- end -}}
+{{- toJson $ports -}}
+{{- end -}}
+
+{{/* An egress rule to a service of networkPolicies: its peers (`to`; none: any address) on its TCP ports. */}}
+{{- define "ignite.serviceEgress" -}}
+- ports:
+    {{- range (include "ignite.servicePorts" . | fromJsonArray) }}
+    - protocol: TCP
+      port: {{ int . }}
+    {{- end }}
+  {{- with .service.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/* The egress rule to the cluster DNS (UDP and TCP). */}}
+{{- define "ignite.dnsEgress" -}}
+{{- $dns := .Values.networkPolicies.dns -}}
+- to:
+    - namespaceSelector:
+        {{- toYaml $dns.namespaceSelector | nindent 8 }}
+      podSelector:
+        matchLabels:
+          {{- toYaml $dns.podSelector | nindent 10 }}
+  ports:
+    - protocol: UDP
+      port: {{ $dns.port }}
+    - protocol: TCP
+      port: {{ $dns.port }}
+{{- end -}}
+
+{{/*
+The egress rule to the package registry (crates.io): builds.networkPolicy.registry's addresses and
+ports, less its `except` and the cluster's own CIDRs (networkPolicies.clusterCidrs), each `except`
+entry under the `cidr` of its own family (IPv4 or IPv6) only.
+*/}}
+{{- define "ignite.registryEgress" -}}
+{{- $registry := .Values.builds.networkPolicy.registry -}}
+{{- $excluded := concat $registry.except .Values.networkPolicies.clusterCidrs | uniq -}}
+- to:
+    {{- range $cidr := $registry.cidrs }}
+    {{- $v6 := contains ":" $cidr }}
+    {{- $except := list }}
+    {{- range $excluded }}
+    {{- if eq (contains ":" .) $v6 }}
+    {{- $except = append $except . }}
+    {{- end }}
+    {{- end }}
+    - ipBlock:
+        cidr: {{ $cidr }}
+        {{- with $except }}
+        except:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    {{- end }}
+  ports:
+    {{- range $registry.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end -}}
+
+{{/* The egress rules of a pod that uses Postgres and Redis (the runner, the compile worker). */}}
+{{- define "ignite.dataEgress" -}}
+{{ include "ignite.serviceEgress" (dict "root" . "service" .Values.networkPolicies.postgres "url" .Values.secrets.databaseUrl "default" 5432) }}
+{{ include "ignite.serviceEgress" (dict "root" . "service" .Values.networkPolicies.redis "url" .Values.secrets.redisUrl "default" 6379) }}
 {{- end -}}

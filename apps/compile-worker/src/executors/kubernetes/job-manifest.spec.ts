@@ -149,8 +149,15 @@ describe('buildJobManifest', () => {
     expect(pod.tolerations).toEqual([{ key: 'builds', operator: 'Exists', effect: 'NoSchedule' }]);
 
     const plain = buildJobManifest(options()).spec!.template.spec!;
-    for (const field of ['imagePullSecrets', 'serviceAccountName', 'nodeSelector', 'tolerations'] as const)
+    for (const field of ['imagePullSecrets', 'serviceAccountName', 'nodeSelector', 'tolerations', 'runtimeClassName', 'hostUsers'] as const)
       expect(plain[field]).toBeUndefined();
+  });
+
+  it('runs pods under a RuntimeClass and in a user namespace of their own when configured', () => {
+    const pod = buildJobManifest(options({ runtimeClassName: 'gvisor', hostUsers: false })).spec!.template.spec!;
+    expect(pod.runtimeClassName).toBe('gvisor');
+    expect(pod.hostUsers).toBe(false);
+    expect(buildJobManifest(options({ hostUsers: true })).spec!.template.spec!.hostUsers).toBe(true);
   });
 
   it('refuses build ids and bin names that cannot be a Job name, a label or an argument', () => {
@@ -201,6 +208,18 @@ describe('kubernetesExecutorConfigSchema', () => {
     expect(config.K8S_BUILD_IMAGE_PULL_SECRETS).toEqual(['a', 'b']);
     expect(config.K8S_BUILD_NODE_SELECTOR).toEqual({ 'ignite.dev/pool': 'builds' });
     expect(config.K8S_BUILD_TOLERATIONS).toEqual([{ key: 'builds', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(config.K8S_BUILD_RUNTIME_CLASS).toBeUndefined();
+    expect(config.K8S_BUILD_HOST_USERS).toBeUndefined();
+    const isolated = kubernetesExecutorConfigSchema.parse({
+      ...required,
+      K8S_BUILD_RUNTIME_CLASS: 'gvisor',
+      K8S_BUILD_HOST_USERS: 'false',
+    });
+    expect(isolated).toMatchObject({ K8S_BUILD_RUNTIME_CLASS: 'gvisor', K8S_BUILD_HOST_USERS: false });
+    expect(kubernetesExecutorConfigSchema.parse({ ...required, K8S_BUILD_RUNTIME_CLASS: '', K8S_BUILD_HOST_USERS: '' })).toMatchObject({
+      K8S_BUILD_RUNTIME_CLASS: undefined,
+      K8S_BUILD_HOST_USERS: undefined,
+    });
 
     const bad = (env: Record<string, string>) =>
       kubernetesExecutorConfigSchema
@@ -218,5 +237,7 @@ describe('kubernetesExecutorConfigSchema', () => {
     expect(bad({ IGNITE_BUILD_TOKEN_KEY: 'short' })).toEqual(['IGNITE_BUILD_TOKEN_KEY: must be at least 32 bytes']);
     expect(bad({ IGNITE_API_INTERNAL_URL: 'ftp://api' })?.[0]).toMatch(/^IGNITE_API_INTERNAL_URL: must be an http/);
     expect(bad({ K8S_SDK_PATH_IN_IMAGE: 'relative/sdk' })?.[0]).toMatch(/^K8S_SDK_PATH_IN_IMAGE: must be an absolute path/);
+    expect(bad({ K8S_BUILD_RUNTIME_CLASS: 'gVisor' })?.[0]).toMatch(/^K8S_BUILD_RUNTIME_CLASS: must be a RuntimeClass name/);
+    expect(bad({ K8S_BUILD_HOST_USERS: 'no' })?.[0]).toMatch(/^K8S_BUILD_HOST_USERS: /);
   });
 });

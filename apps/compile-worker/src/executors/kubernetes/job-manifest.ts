@@ -63,6 +63,10 @@ export interface BuildJobOptions {
   tmpSizeLimit: string;
   nodeSelector?: Record<string, string>;
   tolerations?: V1Toleration[];
+  /** The pod's RuntimeClass (gVisor, Kata, ...); unset: the cluster's default runtime. */
+  runtimeClassName?: string;
+  /** The pod's `hostUsers` (`false`: a user namespace of its own); unset: not set (Kubernetes' default, the node's users). */
+  hostUsers?: boolean;
   /** Where the image keeps its pre-fetched cargo home and pre-built target directory. */
   seedDir: string;
   contextUrl: string;
@@ -131,6 +135,8 @@ export function buildJobManifest(options: BuildJobOptions): V1Job {
             : {}),
           ...(options.nodeSelector && Object.keys(options.nodeSelector).length > 0 ? { nodeSelector: options.nodeSelector } : {}),
           ...(options.tolerations && options.tolerations.length > 0 ? { tolerations: options.tolerations } : {}),
+          ...(options.runtimeClassName ? { runtimeClassName: options.runtimeClassName } : {}),
+          ...(options.hostUsers !== undefined ? { hostUsers: options.hostUsers } : {}),
           terminationGracePeriodSeconds: 10,
           securityContext: { ...securityContext, fsGroup: BUILD_UID },
           containers: [

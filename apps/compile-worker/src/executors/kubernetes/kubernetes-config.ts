@@ -78,6 +78,32 @@ export const kubernetesExecutorConfigSchema = z
     K8S_BUILD_NODE_SELECTOR: jsonOf(z.record(z.string(), z.string())),
     /** JSON array of tolerations for build pods, e.g. [{"key":"builds","operator":"Exists","effect":"NoSchedule"}]. */
     K8S_BUILD_TOLERATIONS: jsonOf(z.array(tolerationSchema)),
+    /**
+     * RuntimeClass of build pods (e.g. gVisor `runsc` or Kata), for a kernel boundary of their own
+     * between build scripts and the node; the RuntimeClass must exist in the cluster. Empty: the
+     * cluster's default runtime.
+     */
+    K8S_BUILD_RUNTIME_CLASS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .max(253)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a RuntimeClass name (a DNS-1123 subdomain)')
+        .optional(),
+    ),
+    /**
+     * The pod's `hostUsers`: `false` runs build pods in a user namespace of their own (their uid
+     * 1000 is an unprivileged uid of the node that no other pod has); needs Kubernetes user
+     * namespace support on the nodes. Empty: the field is not set (the node's users, Kubernetes'
+     * default).
+     */
+    K8S_BUILD_HOST_USERS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .enum(['true', 'false'])
+        .transform((value) => value === 'true')
+        .optional(),
+    ),
     /** Finished Jobs (and their pods, with their logs) are deleted by Kubernetes this long after they finish. */
     K8S_JOB_TTL_SECONDS: z.preprocess(
       unsetIfEmpty,

@@ -43,6 +43,8 @@ export interface KubernetesExecutorOptions {
   tmpSizeLimit: string;
   nodeSelector?: Record<string, string>;
   tolerations?: V1Toleration[];
+  runtimeClassName?: string;
+  hostUsers?: boolean;
   jobTtlSeconds: number;
   sdk: SdkLocation;
   seedDir: string;
@@ -144,6 +146,8 @@ export class KubernetesExecutor implements BuildExecutor {
         tmpSizeLimit: options.tmpSizeLimit,
         ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
         ...(options.tolerations ? { tolerations: options.tolerations } : {}),
+        ...(options.runtimeClassName ? { runtimeClassName: options.runtimeClassName } : {}),
+        ...(options.hostUsers !== undefined ? { hostUsers: options.hostUsers } : {}),
         seedDir: options.seedDir,
         contextUrl: buildContextUrl(options.apiInternalUrl, request.buildId),
         contextToken: signBuildToken({ buildId: request.buildId, scope: 'context:read', ttlSeconds }, options.tokenKey),
@@ -420,6 +424,8 @@ export function kubernetesExecutorOptions(
     tmpSizeLimit: config.K8S_BUILD_TMP_SIZE_LIMIT,
     ...(config.K8S_BUILD_NODE_SELECTOR ? { nodeSelector: config.K8S_BUILD_NODE_SELECTOR } : {}),
     ...(config.K8S_BUILD_TOLERATIONS ? { tolerations: config.K8S_BUILD_TOLERATIONS } : {}),
+    ...(config.K8S_BUILD_RUNTIME_CLASS ? { runtimeClassName: config.K8S_BUILD_RUNTIME_CLASS } : {}),
+    ...(config.K8S_BUILD_HOST_USERS !== undefined ? { hostUsers: config.K8S_BUILD_HOST_USERS } : {}),
     jobTtlSeconds: config.K8S_JOB_TTL_SECONDS,
     sdk: { onWorker: worker.sdkPath, inImage: config.K8S_SDK_PATH_IN_IMAGE },
     seedDir: config.K8S_SEED_DIR_IN_IMAGE,
