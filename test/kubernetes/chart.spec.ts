@@ -109,9 +109,6 @@ const DNS_RULE = {
   ],
 };
 
-/** The runner's sandbox variables (apps/runner/sandbox): the chart sets them, the runner reads them. */
-const SANDBOX_VARIABLES = ['RUNNER_SANDBOX', 'RUNNER_SANDBOX_UID_BASE', 'RUNNER_SANDBOX_UID_COUNT'];
-
 beforeAll(() => {
   helm = execFileSync('bash', [join(repoRoot, 'scripts', 'helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 });
@@ -570,9 +567,7 @@ describe('the ignite Helm chart', () => {
       });
 
       const runner = envOf(containersOf(deployment(objects, 'runner'))[0]!, secrets);
-      // The sandbox's variables join the runner's schema with the launcher (apps/runner/sandbox);
-      // until then they are the ones in SANDBOX_VARIABLES, and no other.
-      const runnerKeys = new Set([...keysOf(runnerSchema), ...SANDBOX_VARIABLES]);
+      const runnerKeys = new Set(keysOf(runnerSchema));
       for (const name of Object.keys(runner)) expect({ runner: name, known: runnerKeys.has(name) }).toEqual({ runner: name, known: true });
       expectValid(`runner env (${file})`, runnerSchema, runner);
       expect(runner.RUNNER_HOST).toBe('0.0.0.0');
