@@ -12,6 +12,11 @@
  *      it and verifies its artifact on the notice);
  *  (c) many functions: FUNCTIONS apps of the same artifact invoked round-robin with room for only
  *      WARM_SLOTS instances: errors and latency percentiles.
+ *
+ * Two runners run side by side on the same apps: one with every instance in its sandbox (the
+ * default, RUNNER_SANDBOX=namespaces) and one without (RUNNER_SANDBOX=none), so that (a) and (b)
+ * print the sandbox's cost in the same run: the sandboxed direct port against the unsandboxed
+ * one, and the cold starts of both. (c) runs on the sandboxed runner.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +49,8 @@ const settings = {
   warmSlots: Number(process.env.WARM_SLOTS ?? 50),
   rrConnections: Number(process.env.RR_CONNECTIONS ?? 16),
   announcedDelayMs: Number(process.env.ANNOUNCED_DELAY_MS ?? 50),
+  /** More settings of the sandboxed runner (JSON), to measure what each part of the sandbox costs. */
+  sandboxEnv: JSON.parse(process.env.SANDBOX_ENV ?? '{}') as Record<string, string>,
   /** Rounds with at most this share of the CPU stolen by the hypervisor get a ratio of their own. */
   maxSteal: Number(process.env.MAX_STEAL ?? 0.02),
 };
@@ -166,6 +173,7 @@ async function main(): Promise<void> {
   const store = new FilesystemBlobStore(join(dataDir, 'blobs'));
   const org = await prisma.org.create({ data: { slug: `bench-${randomBytes(4).toString('hex')}` } });
   let runner: RunnerProcess | null = null;
+  let sandboxed: RunnerProcess | null = null;
 
   const createApp = async (name: string, artifact: { sha256: string; size: number }) => {
     const app = await prisma.app.create({ data: { orgId: org.id, name } });
@@ -188,14 +196,15 @@ async function main(): Promise<void> {
     }
     log(`seeded ${settings.functions + 1} apps in org ${org.slug}`);
 
-    runner = new RunnerProcess({
+    const runnerEnv = (port: number, sandbox: 'namespaces' | 'none', runnerPrefix: string) => ({
       PATH: process.env.PATH,
-      RUNNER_PORT: String(settings.runnerPort),
-      RUNNER_DIRECT_PORT: String(settings.runnerPort + 1),
+      RUNNER_PORT: String(port),
+      RUNNER_DIRECT_PORT: String(port + 1),
       DATABASE_URL: settings.databaseUrl,
       REDIS_URL: settings.redisUrl,
       IGNITE_DATA_DIR: dataDir,
-      IGNITE_QUEUE_PREFIX: prefix,
+      IGNITE_QUEUE_PREFIX: runnerPrefix,
+      RUNNER_SANDBOX: sandbox,
       RUNNER_MAX_INSTANCES: String(settings.warmSlots),
       RUNNER_MAX_INSTANCES_PER_FUNCTION: '1',
       RUNNER_MAX_IN_FLIGHT_PER_INSTANCE: String(Math.max(64, settings.connections)),
@@ -203,14 +212,19 @@ async function main(): Promise<void> {
       RUNNER_QUEUE_WAIT_MS: '10000',
       LOG_LEVEL: 'info',
     });
-    await runner.whenListening();
+    // Each its own prefix: a publish notice reaches the runner it is meant for.
+    const sandboxedPrefix = `${prefix}-sandboxed`;
+    runner = new RunnerProcess(runnerEnv(settings.runnerPort, 'none', prefix));
+    sandboxed = new RunnerProcess({ ...runnerEnv(settings.runnerPort + 2, 'namespaces', sandboxedPrefix), ...settings.sandboxEnv });
+    await Promise.all([runner.whenListening(), sandboxed.whenListening()]);
     const base = `http://127.0.0.1:${settings.runnerPort}`;
+    const sandboxedBase = `http://127.0.0.1:${settings.runnerPort + 2}`;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const invoke = (functionId: string) =>
+    const invoke = (functionId: string, on = base) =>
       new Promise<{ status: number; ms: number; cold: string | undefined; runnerMs: number }>((done, fail) => {
         const started = performance.now();
         const req = request(
-          `${base}/v1/invoke/${functionId}`,
+          `${on}/v1/invoke/${functionId}`,
           { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
           (res) => {
             res.resume();
@@ -233,7 +247,11 @@ async function main(): Promise<void> {
     if (first.status !== 200) throw new Error(`hello answered ${first.status}`);
     const instance = runner.ready.find((r) => r.functionId === hello);
     if (instance?.port === undefined || instance.pid === undefined) throw new Error('no instance port in the runner log');
-    type Target = 'direct' | 'runner' | 'directPort';
+    const sandboxedFirst = await invoke(hello, sandboxedBase);
+    if (sandboxedFirst.status !== 200) throw new Error(`hello answered ${sandboxedFirst.status} on the sandboxed runner`);
+    const sandboxedInstance = sandboxed.ready.find((r) => r.functionId === hello);
+    if (sandboxedInstance?.pid === undefined) throw new Error('no sandboxed instance pid in the runner log');
+    type Target = 'direct' | 'runner' | 'directPort' | 'sandboxed';
     const targets: Record<Target, { url: string; args: string[]; pids: number[] }> = {
       direct: { url: `http://127.0.0.1:${instance.port}/`, args: ['direct'], pids: [instance.pid] },
       runner: { url: `${base}/v1/invoke/${hello}`, args: ['single'], pids: [instance.pid, runner.child.pid!] },
@@ -241,6 +259,11 @@ async function main(): Promise<void> {
         url: `http://127.0.0.1:${settings.runnerPort + 1}/v1/invoke/${hello}`,
         args: ['single'],
         pids: [instance.pid, runner.child.pid!],
+      },
+      sandboxed: {
+        url: `http://127.0.0.1:${settings.runnerPort + 3}/v1/invoke/${hello}`,
+        args: ['single'],
+        pids: [sandboxedInstance.pid, sandboxed.child.pid!],
       },
     };
     interface Measured {
@@ -257,7 +280,7 @@ async function main(): Promise<void> {
     const rounds: { measured: Record<Target, Measured>; steal: number }[] = [];
     for (let round = 1; round <= settings.rounds; round++) {
       // The two compared for throughput run next to each other, in turn first.
-      const order: Target[] = round % 2 ? ['direct', 'directPort', 'runner'] : ['runner', 'directPort', 'direct'];
+      const order: Target[] = round % 2 ? ['direct', 'directPort', 'sandboxed', 'runner'] : ['runner', 'sandboxed', 'directPort', 'direct'];
       const measured = {} as Record<Target, Measured>;
       for (const name of order) {
         const target = targets[name];
@@ -276,57 +299,71 @@ async function main(): Promise<void> {
         );
       }
       // The goal's pair (the proxied port's figure is for information).
-      const steal = Math.max(measured.direct.steal, measured.directPort.steal);
+      const steal = Math.max(measured.direct.steal, measured.directPort.steal, measured.sandboxed.steal);
       rounds.push({ measured, steal });
     }
     const quiet = rounds.filter((r) => r.steal <= settings.maxSteal);
     const figures = (name: Target, field: keyof Measured) => rounds.map((r) => r.measured[name][field]);
 
-    // (b) cold start: a new app with a new artifact each run (same program, distinct bytes appended).
-    const cold: { ms: number; runnerMs: number }[] = [];
-    for (let i = 0; i < settings.coldRuns; i++) {
-      const unique = await store.put(Buffer.concat([program, randomBytes(32)]));
-      const functionId = await createApp(`cold${i}`, unique);
-      const answer = await invoke(functionId);
-      if (answer.status !== 200 || answer.cold !== 'true') throw new Error(`cold run ${i}: ${answer.status}, cold=${answer.cold}`);
-      cold.push({ ms: answer.ms, runnerMs: answer.runnerMs });
-    }
-    const coldStarts = runner.ready.filter((r) => r.functionId?.includes('/cold'));
-    const startMs = coldStarts.map((r) => r.startMs ?? 0);
-    const prepareMs = coldStarts.map((r) => r.prepareMs ?? 0);
-    const readyMs = coldStarts.map((r) => r.readyMs ?? 0);
-
+    // (b) cold start: a new app with a new artifact each run (same program, distinct bytes appended);
     // (b') the same, announced as the API announces a publish (the runner verifies the artifact on
     // the notice), and invoked ANNOUNCED_DELAY_MS later, as a caller would once `publish` returned.
+    // Both on each runner, sandboxed first.
     const announcer = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1 });
-    const announced: number[] = [];
-    try {
+    const coldSeries = async (which: RunnerProcess, on: string, runnerPrefix: string, label: string) => {
+      const cold: { ms: number; runnerMs: number }[] = [];
       for (let i = 0; i < settings.coldRuns; i++) {
         const unique = await store.put(Buffer.concat([program, randomBytes(32)]));
-        const functionId = await createApp(`announced${i}`, unique);
-        const app = await prisma.app.findFirstOrThrow({ where: { orgId: org.id, name: `announced${i}` } });
+        const functionId = await createApp(`${label}cold${i}`, unique);
+        const answer = await invoke(functionId, on);
+        if (answer.status !== 200 || answer.cold !== 'true') throw new Error(`cold run ${i}: ${answer.status}, cold=${answer.cold}`);
+        cold.push({ ms: answer.ms, runnerMs: answer.runnerMs });
+      }
+      const announced: number[] = [];
+      for (let i = 0; i < settings.coldRuns; i++) {
+        const unique = await store.put(Buffer.concat([program, randomBytes(32)]));
+        const name = `${label}announced${i}`;
+        const functionId = await createApp(name, unique);
+        const app = await prisma.app.findFirstOrThrow({ where: { orgId: org.id, name } });
         const event = { appId: app.id, functionId, releaseId: app.activeReleaseId, number: 1 };
-        await announcer.publish(channels.releases(prefix), JSON.stringify(event));
+        await announcer.publish(channels.releases(runnerPrefix), JSON.stringify(event));
         await new Promise((resolveDelay) => setTimeout(resolveDelay, settings.announcedDelayMs));
-        const answer = await invoke(functionId);
+        const answer = await invoke(functionId, on);
         if (answer.status !== 200 || answer.cold !== 'true') throw new Error(`announced run ${i}: ${answer.status}, cold=${answer.cold}`);
         announced.push(answer.ms);
       }
+      const coldStarts = which.ready.filter((r) => r.functionId?.includes(`/${label}cold`));
+      const announcedStarts = which.ready.filter((r) => r.functionId?.includes(`/${label}announced`));
+      return {
+        cold,
+        announced,
+        startMs: coldStarts.map((r) => r.startMs ?? 0),
+        prepareMs: coldStarts.map((r) => r.prepareMs ?? 0),
+        readyMs: coldStarts.map((r) => r.readyMs ?? 0),
+        fromStandby: coldStarts.filter((r) => r.standby === true).length,
+        announcedStartMs: announcedStarts.map((r) => r.startMs ?? 0),
+        announcedPrepareMs: announcedStarts.map((r) => r.prepareMs ?? 0),
+      };
+    };
+    let coldSandboxed: Awaited<ReturnType<typeof coldSeries>>;
+    let coldPlain: Awaited<ReturnType<typeof coldSeries>>;
+    try {
+      coldSandboxed = await coldSeries(sandboxed, sandboxedBase, sandboxedPrefix, 'sb');
+      coldPlain = await coldSeries(runner, base, prefix, 'plain');
     } finally {
       announcer.disconnect();
     }
-    const announcedStarts = runner.ready.filter((r) => r.functionId?.includes('/announced'));
 
     // (c) many functions, few warm slots.
     const rr = await wrk(
-      `${base}/`,
+      `${sandboxedBase}/`,
       settings.rrConnections,
       settings.duration,
       'rr',
       `/v1/invoke/${org.slug}/rr`,
       String(settings.functions),
     );
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${sandboxedBase}/metrics`)).text();
     const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
 
     // Per round (the targets of a round run back to back), then the median: the machine's load
@@ -335,6 +372,9 @@ async function main(): Promise<void> {
     const roundRatio = (target: Target) => ratioOver(rounds, target);
     const a = {
       portRatio: roundRatio('directPort'),
+      sandboxedRatio: median(rounds.map((r) => r.measured.sandboxed.rps / r.measured.directPort.rps)),
+      sandboxedP50: median(figures('sandboxed', 'p50')),
+      sandboxedRps: median(figures('sandboxed', 'rps')),
       runnerRatio: roundRatio('runner'),
       directP50: median(figures('direct', 'p50')),
       runnerP50: median(figures('runner', 'p50')),
@@ -356,19 +396,26 @@ async function main(): Promise<void> {
       `      throughput, ${settings.connections} connections: runner ${a.runnerRps.toFixed(0)} req/s -> ratio ${a.runnerRatio.toFixed(3)}`,
       `    CPU per request: direct ${median(figures('direct', 'cpu')).toFixed(1)} us (program), direct port ${median(figures('directPort', 'cpu')).toFixed(1)} us, proxied ${median(figures('runner', 'cpu')).toFixed(1)} us (runner + program) -> direct port efficiency ${(median(figures('direct', 'cpu')) / median(figures('directPort', 'cpu'))).toFixed(3)}`,
       '',
-      `(b) cold start: first invocation of a freshly published release (${settings.coldRuns} runs, new artifact each)`,
-      `    client-observed p50 ${median(cold.map((c) => c.ms)).toFixed(2)} ms (goal < 20 ms), p90 ${percentile(
-        cold.map((c) => c.ms),
-        90,
-      ).toFixed(2)} ms, max ${Math.max(...cold.map((c) => c.ms)).toFixed(2)} ms`,
-      `    runner time to first byte p50 ${median(cold.map((c) => c.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(readyMs).toFixed(2)} ms; ${coldStarts.filter((r) => r.standby === true).length} of ${coldStarts.length} started by a standby shell)`,
+      `    the sandbox's cost on the direct port (sandboxed runner vs the same program unsandboxed, same run):`,
+      `      latency, 1 connection:   sandboxed p50 ${a.sandboxedP50} us vs ${a.portP50} us unsandboxed (${(a.sandboxedP50 - a.portP50).toFixed(0)} us); throughput ${a.sandboxedRps.toFixed(0)} vs ${a.portRps.toFixed(0)} req/s -> ratio ${a.sandboxedRatio.toFixed(3)} (median of the rounds' ratios; goal >= 0.95; over the quiet rounds: ${quiet.length ? median(quiet.map((r) => r.measured.sandboxed.rps / r.measured.directPort.rps)).toFixed(3) : '-'}); CPU per request ${median(figures('sandboxed', 'cpu')).toFixed(1)} vs ${median(figures('directPort', 'cpu')).toFixed(1)} us`,
       '',
-      `(b') the same, announced as the API announces a publish (the artifact verified on the notice), invoked ${settings.announcedDelayMs} ms later`,
-      `    client-observed p50 ${median(announced).toFixed(2)} ms, p90 ${percentile(announced, 90).toFixed(2)} ms; instance start p50 ${median(
-        announcedStarts.map((r) => r.startMs ?? 0),
-      ).toFixed(2)} ms (artifact p50 ${median(announcedStarts.map((r) => r.prepareMs ?? 0)).toFixed(2)} ms)`,
-      '',
-      `(c) ${settings.functions} functions round-robin, ${settings.warmSlots} warm slots, ${settings.rrConnections} connections, ${settings.duration}`,
+      ...[
+        ['sandboxed (the default)', coldSandboxed, 'goals: p50 <= 15 ms unannounced, <= 10 ms announced'],
+        ['unsandboxed (RUNNER_SANDBOX=none)', coldPlain, 'for comparison'],
+      ].flatMap(([label, c, goal]) => {
+        const series = c as Awaited<ReturnType<typeof coldSeries>>;
+        return [
+          `(b) cold start, ${label}: first invocation of a freshly published release (${settings.coldRuns} runs, new artifact each; ${goal})`,
+          `    client-observed p50 ${median(series.cold.map((x) => x.ms)).toFixed(2)} ms, p90 ${percentile(
+            series.cold.map((x) => x.ms),
+            90,
+          ).toFixed(2)} ms, max ${Math.max(...series.cold.map((x) => x.ms)).toFixed(2)} ms`,
+          `    runner time to first byte p50 ${median(series.cold.map((x) => x.runnerMs)).toFixed(2)} ms, of which instance start p50 ${median(series.startMs).toFixed(2)} ms (artifact fetch+verify+copy p50 ${median(series.prepareMs).toFixed(2)} ms, spawn to ready p50 ${median(series.readyMs).toFixed(2)} ms; ${series.fromStandby} of ${series.startMs.length} from a standby)`,
+          `(b') announced first (the artifact verified on the notice), invoked ${settings.announcedDelayMs} ms later: client-observed p50 ${median(series.announced).toFixed(2)} ms, p90 ${percentile(series.announced, 90).toFixed(2)} ms; instance start p50 ${median(series.announcedStartMs).toFixed(2)} ms (artifact p50 ${median(series.announcedPrepareMs).toFixed(2)} ms)`,
+          '',
+        ];
+      }),
+      `(c) ${settings.functions} functions round-robin on the sandboxed runner, ${settings.warmSlots} warm slots, ${settings.rrConnections} connections, ${settings.duration}`,
       `    ${rr.requests} requests, ${rr.rps.toFixed(0)} req/s, errors ${rr.errors} (goal 0: connect ${rr.connect}, read ${rr.read}, write ${rr.write}, non-2xx ${rr.status}, timeout ${rr.timeout})`,
       `    latency p50 ${(rr.p50_us / 1000).toFixed(2)} ms, p90 ${(rr.p90_us / 1000).toFixed(2)} ms, p99 ${(rr.p99_us / 1000).toFixed(2)} ms, max ${(rr.max_us / 1000).toFixed(2)} ms`,
       `    runner totals: ${metric('ignite_runner_cold_start_seconds_count')} cold starts, ${metric('ignite_runner_instance_evictions_total')} evictions, ${metric('ignite_runner_instance_start_failures_total')} failed starts`,
@@ -377,11 +424,11 @@ async function main(): Promise<void> {
     process.stdout.write(out.join('\n'));
     agent.destroy();
   } finally {
-    await runner?.stop();
+    await Promise.all([runner?.stop(), sandboxed?.stop()]);
     await prisma.org.delete({ where: { id: org.id } }).catch(() => {});
     await prisma.$disconnect();
     const redis = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1 });
-    await redis.del(channels.invocations(prefix)).catch(() => {});
+    await redis.del(channels.invocations(prefix), channels.invocations(`${prefix}-sandboxed`)).catch(() => {});
     redis.disconnect();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@
 # postgresql://postgres@127.0.0.1:5432/ignite) and REDIS_URL (default redis://127.0.0.1:6379).
 # Settings (environment): DURATION (5s), WARMUP (2s), CONNECTIONS (32), ROUNDS (9),
 # COLD_RUNS (30), ANNOUNCED_DELAY_MS (50), FUNCTIONS (200), WARM_SLOTS (50), RR_CONNECTIONS (16),
-# RUNNER_PORT (18181), MAX_STEAL (0.02: the rounds in which the hypervisor took at most this share
+# RUNNER_PORT (18181), SANDBOX_ENV (JSON: more settings of the sandboxed runner), MAX_STEAL (0.02: the rounds in which the hypervisor took at most this share
 # of the CPU get a ratio of their own).
 # This is a benchmark, not a test: it fails only if something cannot run.
 set -euo pipefail
@@ -34,6 +34,9 @@ fi
 
 log "building rust-hello (release) and the runner"
 cargo build --release --quiet --manifest-path "$ROOT/sdk/ignite-rs/Cargo.toml" -p rust-hello-bin
+mkdir -p "$ROOT/apps/runner/dist"
+CARGO_TARGET_DIR="${IGNITE_CACHE_HOME:-$HOME/.cache/ignite}/sandbox-target" cargo build --release --quiet --locked --manifest-path "$ROOT/apps/runner/sandbox/Cargo.toml"
+cp "${IGNITE_CACHE_HOME:-$HOME/.cache/ignite}/sandbox-target/release/ignite-sandbox" "$ROOT/apps/runner/dist/"
 if ! (cd "$ROOT" && node node_modules/typescript/bin/tsc -b apps/runner); then
   # tsc still emits; a type error elsewhere in the workspace should not stop a measurement.
   log "tsc reported errors (above): benchmarking what it emitted"

@@ -40,6 +40,12 @@ pub fn run(config: SandboxConfig) -> ! {
 fn launch(config: SandboxConfig) -> Result<WaitStatus, String> {
     // A crash here must not dump a core of a root process.
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    // The spawn helper gone (the runner crashed), the sandbox goes: its init follows this process.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+        .map_err(|error| format!("could not set the parent-death signal: {error}"))?;
+    if nix::unistd::getppid().as_raw() == 1 {
+        return Err("the spawn helper is already gone".to_string());
+    }
     let (uid, gid) = host_ids(&config)?;
     // The runner's pipes (ready, channel, messages), before this process opens anything.
     let inherited: Vec<RawFd> = (3..=5).filter(|&fd| handover::is_open(fd)).collect();

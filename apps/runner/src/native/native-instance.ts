@@ -452,7 +452,7 @@ class NativeInstance implements FunctionInstance {
       keepAliveMaxTimeout: 600_000,
     });
     this.pool.on('connectionError', () => {});
-    const pid = this.options.sandbox === null ? proc.pid : proc.program.programPid;
+    const pid = proc.pid;
     // A cgroup limits a sandboxed instance's memory as a whole: the kernel watches it.
     if (pid !== undefined && !this.options.sandbox?.cgroups) {
       const limitBytes = this.spec.fn.memoryMb * MiB;
@@ -481,7 +481,7 @@ class NativeInstance implements FunctionInstance {
   private onProcExit(proc: Proc, status: ProgramStatus): void {
     this.connections?.programExited();
     this.state = 'exited';
-    const pid = this.options.sandbox === null ? proc.pid : proc.program.programPid;
+    const pid = proc.pid;
     if (pid !== undefined) this.options.memory.unwatch(pid);
     if (this.port !== 0) this.options.ports.release(this.port);
     void this.pool?.destroy().catch(() => {});

@@ -156,11 +156,15 @@ function cgroupBase(runnerName: string, logger: Logger): SandboxCgroups | null {
   try {
     if (existsSync(join(CGROUP_ROOT, 'memory', 'cgroup.procs'))) {
       const memory = join(CGROUP_ROOT, 'memory', 'ignite');
-      const pids = existsSync(join(CGROUP_ROOT, 'pids', 'cgroup.procs')) ? join(CGROUP_ROOT, 'pids', 'ignite') : null;
-      for (const dir of [memory, pids]) if (dir !== null) sweep(dir);
-      mkdirSync(join(memory, runnerName), { recursive: true });
-      if (pids !== null) mkdirSync(join(pids, runnerName), { recursive: true });
-      return { version: 1, memory: join(memory, runnerName), pids: pids === null ? null : join(pids, runnerName) };
+      const controller = (name: string) => (existsSync(join(CGROUP_ROOT, name, 'cgroup.procs')) ? join(CGROUP_ROOT, name, 'ignite') : null);
+      const pids = controller('pids');
+      const mine = (dir: string | null) => {
+        if (dir === null) return null;
+        sweep(dir);
+        mkdirSync(join(dir, runnerName), { recursive: true });
+        return join(dir, runnerName);
+      };
+      return { version: 1, memory: mine(memory) as string, pids: mine(pids) };
     }
     if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) {
       const base = join(CGROUP_ROOT, 'ignite');

@@ -404,8 +404,20 @@ function start(request: SpawnRequest): void {
   });
   const sandbox = standby?.sandbox ?? null;
   let outOfMemory = false;
+  /** `spawned` went out (a sandboxed program's waits for its host pid). */
+  let announced = false;
+  const announce = (pid: number) => {
+    if (announced || standby === null) return;
+    announced = true;
+    // The runner has had its pipes since the standby was forked.
+    const spawned: FromHelper = { type: 'spawned', id, pid, standby: standby.number };
+    if (sandbox !== null) spawned.listener = sandbox.listener;
+    send(spawned);
+  };
   childProcess.once('exit', (code, signal) => {
     exitStatus = { code, signal };
+    // A launcher gone before its program ran: its pipes still reach the runner (its last words on stderr).
+    if (childProcess.pid !== undefined) announce(childProcess.pid);
     // Whatever it started in its group goes with it.
     killGroup(childProcess, 'SIGKILL');
     if (sandbox !== null) {
@@ -419,14 +431,14 @@ function start(request: SpawnRequest): void {
     finish({ type: 'exit', id, ...(exitStatus ?? { code, signal }), outOfMemory }),
   );
   if (childProcess.pid === undefined) return;
-  if (standby !== null) {
-    // The runner has had its pipes since the standby was forked.
-    const spawned: FromHelper = { type: 'spawned', id, pid: childProcess.pid, standby: standby.number };
-    if (sandbox !== null) spawned.listener = sandbox.listener;
-    send(spawned);
-    standby.onStarted = (pid) => send({ type: 'started', id, pid });
-  } else {
+  if (standby === null) {
     sendPipes(id, childProcess, request);
+  } else if (sandbox === null) {
+    announce(childProcess.pid);
+  } else {
+    // The program's own host pid, once the launcher started it (well before it can be ready:
+    // readiness is read on pipes the runner attaches at `spawned`).
+    standby.onStarted = announce;
   }
 }
 

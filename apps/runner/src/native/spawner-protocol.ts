@@ -75,7 +75,10 @@ export interface SandboxOptions {
   standbys: number;
 }
 
-/** Base directories of the sandboxes' cgroups. */
+/**
+ * Base directories of the sandboxes' cgroups (memory and pids; no cpu group: on the direct port a
+ * cpu group, even one for all sandboxes, cost a quarter of the CPU per invocation, measured).
+ */
 export type SandboxCgroups = { version: 1; memory: string | null; pids: string | null } | { version: 2; path: string };
 
 /** Applied by the helper: through `prlimit` when it forks, with the shell's `ulimit` when a standby starts it. */
@@ -147,10 +150,11 @@ export type FromHelper =
   /**
    * The program runs. `standby`: a standby shell started it (no fork on the way), and its pipes are
    * the ones the runner got as that standby's.
+   *
+   * `pid`: a sandboxed program's own host pid (signals go to its launcher's process group, which
+   * the program is in); `listener`: a sandboxed program's HTTP listener.
    */
   | { type: 'spawned'; id: number; pid: number; standby?: number; listener?: string }
-  /** A sandboxed program runs: its host pid (the `spawned` pid is its launcher's). */
-  | { type: 'started'; id: number; pid: number }
   /** A handed-off connection could not be passed on (the program is gone): the runner still has it. */
   | { type: 'handoff-failed'; id: number; slot: number }
   /** Gone; `spawnError` when it could not be started at all. */

@@ -41,10 +41,6 @@ export class SpawnedProgram {
   fromStandby = false;
   /** A sandboxed program's HTTP listener on the host (a unix socket); null: it listens on its own port. */
   listener: string | null = null;
-  /** A sandboxed program's own host pid, once its launcher started it (`pid` is the launcher's). */
-  programPid: number | undefined = undefined;
-  /** The sandboxed program runs (`programPid` is known). */
-  onStarted: () => void = () => {};
   status: ProgramStatus | null = null;
   /** `ready` written on the ready descriptor; `closed`: it closed without it. */
   readiness: 'waiting' | 'ready' | 'closed' = 'waiting';
@@ -96,10 +92,6 @@ export class SpawnedProgram {
         return;
       case 'pipe':
         if (handle instanceof Socket) this.attach(message.pipe, handle);
-        return;
-      case 'started':
-        this.programPid = message.pid;
-        this.onStarted();
         return;
       case 'handoff-failed':
         this.onHandoffFailed(message.slot);
@@ -365,10 +357,14 @@ export class Spawner {
     // What it started cannot be followed any more (their stderr was its pipe): stop it all.
     for (const program of this.programs.values()) {
       if (program.pid !== undefined) {
-        try {
-          process.kill(-program.pid, 'SIGKILL');
-        } catch {
-          // ESRCH
+        // A forked program leads its process group; a sandboxed one is in its launcher's (which
+        // dies with the helper: its parent-death signal).
+        for (const target of [-program.pid, program.pid]) {
+          try {
+            process.kill(target, 'SIGKILL');
+          } catch {
+            // ESRCH
+          }
         }
         program.exit({ code: null, signal: 'SIGKILL' });
       } else {
