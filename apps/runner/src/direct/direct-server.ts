@@ -10,7 +10,7 @@ import type { InstancePool, Lease } from '../pool';
 import type { ReleaseResolver } from '../release-resolver';
 import type { InvocationReporter } from '../reporter';
 import { parseInvokePath } from '../server';
-import { type HeadOutcome, readHead, resumeReading } from './head-reader';
+import { type HeadOutcome, readHead, resumeReading, withoutPlatformHeaders } from './head-reader';
 import type { DirectHost } from './instance-connections';
 
 /** A request head larger than this is left to the HTTP server (which answers 431). */
@@ -48,7 +48,8 @@ export interface DirectServerDeps {
  * the runner in the byte path. A connection is bound to one function: a request for anything
  * else on it is answered 421 by the program and the connection closes. Callers authenticate per
  * connection: with `RUNNER_INTERNAL_TOKEN` set, the first request must carry it
- * (`x-ignite-internal-token`), and the program strips it from every request before the handler.
+ * (`x-ignite-internal-token`); the runner removes every `x-ignite-*` header from what it hands
+ * over, and the program strips them from every later request before the handler.
  *
  * Everything else (other routes, wasm releases, unknown apps, a missing token, a function with
  * no instance free) goes to the runner's HTTP server on the same connection, which answers as
@@ -173,7 +174,7 @@ export class DirectServer implements DirectHost {
       return;
     }
     const instance = lease.instance;
-    if (!isDirectTarget(instance) || !instance.attach(socket, bytes, lease)) {
+    if (!isDirectTarget(instance) || !instance.attach(socket, withoutPlatformHeaders(bytes), lease)) {
       pool.release(lease);
       this.toHttpServer(socket, bytes);
       return;

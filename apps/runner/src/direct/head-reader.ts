@@ -118,3 +118,30 @@ export function resumeReading(socket: Socket): void {
     handle.readStart();
   }
 }
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+/** Request headers only the platform sets (`x-ignite-internal-token` among them). */
+const PLATFORM_HEADER = /^x-ignite-/i;
+
+/**
+ * `bytes` (a request head, maybe followed by some of its body) without the platform's
+ * `x-ignite-*` headers: what a program is handed never holds the caller's credentials, or
+ * headers it could mistake for the platform's. A folded continuation line goes with its header.
+ */
+export function withoutPlatformHeaders(bytes: Buffer): Buffer {
+  const end = bytes.indexOf(HEAD_END);
+  if (end === -1) return bytes;
+  const lines = bytes.subarray(0, end).toString('latin1').split('\r\n');
+  const kept: string[] = [lines[0] ?? ''];
+  let dropping = false;
+  for (const line of lines.slice(1)) {
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      if (!dropping) kept.push(line);
+      continue;
+    }
+    dropping = PLATFORM_HEADER.test(line.slice(0, line.indexOf(':') + 1 || line.length).trim());
+    if (!dropping) kept.push(line);
+  }
+  if (kept.length === lines.length) return bytes;
+  return Buffer.concat([Buffer.from(kept.join('\r\n'), 'latin1'), bytes.subarray(end)]);
+}

@@ -152,8 +152,11 @@ export class InstanceConnections {
         const attached = this.take(message.slot);
         if (attached === null) return;
         this.host.release(attached.lease);
-        if (message.closed) attached.socket.destroy();
-        else this.host.readopt(attached.socket, message.rest ? Buffer.from(message.rest, 'base64') : Buffer.alloc(0));
+        // Bytes the program says it read and did not answer came through the program: routed
+        // again, they could be a request it forged, as this caller, for another function. A
+        // connection given back with any is closed (callers do not pipeline on it).
+        if (message.closed || (message.rest !== undefined && message.rest.length > 0)) attached.socket.destroy();
+        else this.host.readopt(attached.socket, Buffer.alloc(0));
         return;
       }
       case 'timeout': {

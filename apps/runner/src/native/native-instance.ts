@@ -430,6 +430,7 @@ class NativeInstance implements FunctionInstance {
     if (connections !== null) {
       program.onMessage = (line) => connections.message(line);
       program.onHandoffFailed = (slot) => connections.handoffFailed(slot);
+      program.onOversizedMessage = () => this.kill('it wrote a message line longer than the runner reads');
     }
     const proc = new Proc(program, log);
     this.proc = proc;

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@ignite/testing';
 import pino from 'pino';
+import { DEFAULT_LAUNCHER, prepareSandboxes, releaseSandboxes } from './sandbox';
 import { type ProgramSpec, type SpawnedProgram, Spawner } from './spawner';
+import type { SandboxLimits, SandboxOptions } from './spawner-protocol';
 
 const DASH = '/bin/dash';
 const PRLIMIT = '/usr/bin/prlimit';
@@ -199,6 +201,25 @@ maybe('Spawner', () => {
     expect(next.program.fromStandby).toBe(true);
   });
 
+  it('drops a message line longer than the runner reads, and reads the lines after it', async () => {
+    const program = spawner.spawn({
+      command: '/bin/sh',
+      args: ['-c', 'head -c 5000000 /dev/zero | tr "\\0" x >&5; printf "\\n{\\"after\\":1}\\n" >&5; echo ready >&3; exec sleep 30'],
+      env: { PATH: '/usr/bin:/bin' },
+      cwd: dir,
+      readyFd: 3,
+      channel: true,
+    });
+    running.push(program);
+    const lines: string[] = [];
+    let oversized = 0;
+    program.onMessage = (line) => lines.push(line.toString());
+    program.onOversizedMessage = () => oversized++;
+    expect(await readiness(program)).toBe('ready');
+    await waitFor(() => (lines.length > 0 ? true : undefined));
+    expect({ lines, oversized }).toEqual({ lines: ['{"after":1}'], oversized: 1 });
+  });
+
   it('closes, and its helper exits, whenever it is closed after a start (standby pipes in flight or not)', async () => {
     // A standby is forked 20 ms after a start and its pipes sent to the runner: closing around
     // then once left the helper waiting for acknowledgements that never came.
@@ -225,4 +246,146 @@ maybe('Spawner', () => {
       await program.exited;
     }
   }, 120_000);
+});
+
+describe('Spawner with sandboxes', () => {
+  let spawner: Spawner;
+  let dataDir: string;
+  let sandbox: SandboxOptions;
+  const running: SpawnedProgram[] = [];
+  const root = process.getuid?.() === 0;
+
+  beforeAll(async () => {
+    if (!existsSync(DEFAULT_LAUNCHER)) throw new Error(`the sandbox launcher is not built (${DEFAULT_LAUNCHER}): npm test builds it`);
+    dataDir = await mkdtemp(join(tmpdir(), 'ignite-sandboxes-'));
+    sandbox = prepareSandboxes(
+      {
+        launcher: DEFAULT_LAUNCHER,
+        dataDir,
+        uidBase: 310_000,
+        uidCount: 1_000,
+        standbys: 2,
+        tmpMb: 8,
+        scratchMb: 8,
+        // The shared libraries, and /usr/bin for the scripts' `sleep`.
+        readOnly: ['/lib', '/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/bin'],
+        cgroups: 'auto',
+      },
+      pino({ level: 'silent' }),
+    );
+    spawner = new Spawner(pino({ level: 'silent' }), { prlimitPath: null, standbyShell: null, sandbox });
+    await spawner.start();
+  });
+
+  afterEach(async () => {
+    for (const program of running.splice(0)) {
+      program.signal('SIGKILL');
+      await program.exited;
+    }
+  });
+
+  afterAll(async () => {
+    await spawner.close();
+    releaseSandboxes(sandbox);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const LIMITS: SandboxLimits = {
+    memoryBytes: 64 * 1024 * 1024,
+    addressSpaceBytes: null,
+    processes: 32,
+    openFiles: 128,
+    fileSizeBytes: 1024 * 1024,
+  };
+
+  /** dash (its libraries are in the sandbox's view) running `script`, its stderr collected. */
+  function start(script: string, env: Record<string, string> = {}, channel = false): { program: SpawnedProgram; said: () => string } {
+    let said = '';
+    const program = spawner.spawn({
+      command: DASH,
+      args: ['-c', script],
+      env: { PATH: '/usr/bin', ...env },
+      cwd: '/scratch',
+      readyFd: 3,
+      channel,
+      sandbox: { files: [], limits: LIMITS },
+    });
+    program.onStderr = (chunk) => {
+      said += chunk.toString();
+    };
+    running.push(program);
+    return { program, said: () => said };
+  }
+
+  /** `/proc/<pid>/status`'s field `name` (the host's view of the program). */
+  function statusOf(pid: number, name: string): string {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
+    return line?.slice(name.length + 1).trim() ?? '';
+  }
+
+  it('starts a program with exactly its environment (and the channel it holds), from a sandbox made ahead', async () => {
+    const { program, said } = start('export -p >&2; echo ready >&3; exec sleep 30', { GREETING: AWKWARD }, true);
+    expect(await readiness(program)).toBe('ready');
+    await waitFor(() => (said().includes('NODE_CHANNEL_FD') ? true : undefined));
+    const exported = said()
+      .split('\n')
+      .filter((line) => line.startsWith('export '))
+      .map((line) => line.slice('export '.length).split('=')[0]);
+    // dash adds PWD; nothing of the runner's or the helper's environment is there.
+    expect(exported.sort()).toEqual(['GREETING', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'PATH', 'PWD']);
+    expect(program.fromStandby).toBe(true);
+    expect(program.listener).toMatch(new RegExp(`^${sandbox.socketsDir}/\\d+\\.sock$`));
+    expect(existsSync(program.listener as string)).toBe(true);
+  });
+
+  it('maps each sandbox to a host uid of its own, never the runner’s', async () => {
+    const a = start('echo ready >&3; exec sleep 30');
+    const b = start('echo ready >&3; exec sleep 30');
+    expect(await readiness(a.program)).toBe('ready');
+    expect(await readiness(b.program)).toBe('ready');
+    const uid = (program: SpawnedProgram) => Number(statusOf(program.pid as number, 'Uid').split(/\s+/)[0]);
+    if (root) {
+      expect(uid(a.program)).toBeGreaterThanOrEqual(310_000);
+      expect(uid(b.program)).toBeGreaterThanOrEqual(310_000);
+      expect(uid(a.program)).not.toBe(uid(b.program));
+    } else {
+      expect(uid(a.program)).toBe(process.getuid?.());
+    }
+    expect(statusOf(a.program.pid as number, 'NoNewPrivs')).toBe('1');
+    expect(statusOf(a.program.pid as number, 'Seccomp')).toBe('2');
+    expect(statusOf(a.program.pid as number, 'CapEff')).toBe('0000000000000000');
+  });
+
+  it('ends as the program ended: its exit code, or the signal that killed it (its own abort included)', async () => {
+    const exited = start('exit 7');
+    expect(await exited.program.exited).toMatchObject({ code: 7, signal: null });
+    const killed = start('kill -ABRT $$; sleep 5');
+    expect(await killed.program.exited).toMatchObject({ code: null, signal: 'SIGABRT' });
+  });
+
+  it('limits the whole instance: processes, open files, file size; its listener and cgroup go with it', async () => {
+    const { program, said } = start('ulimit -p >&2; ulimit -n >&2; ulimit -f >&2; echo ready >&3; exec sleep 30');
+    expect(await readiness(program)).toBe('ready');
+    await waitFor(() => (said().includes('\n') ? true : undefined));
+    // dash's ulimit: processes (RLIMIT_NPROC), open files, file size in 512-byte blocks.
+    expect(said()).toContain(`${LIMITS.processes}\n${LIMITS.openFiles}\n${LIMITS.fileSizeBytes / 512}`);
+    const listener = program.listener as string;
+    const cgroups = readdirSync(sandbox.cgroup?.version === 1 ? (sandbox.cgroup.memory as string) : '/nonexistent', {
+      withFileTypes: true,
+    }).filter((entry) => entry.isDirectory());
+    if (sandbox.cgroup !== null) expect(cgroups.length).toBeGreaterThan(0);
+    program.signal('SIGKILL');
+    await program.exited;
+    await waitFor(() => (!existsSync(listener) ? true : undefined));
+  });
+
+  it('says when the kernel killed in its cgroup for memory', async () => {
+    if (sandbox.cgroup === null) throw new Error('this host gives the runner no cgroup hierarchy: the memory limit cannot be tested here');
+    // dash's arithmetic grows a variable until the cgroup's 64 MiB are used up.
+    const { program } = start('x=y; while :; do x=$x$x; done');
+    const status = await program.exited;
+    expect(status).toMatchObject({ signal: 'SIGKILL', outOfMemory: true });
+  });
 });

@@ -6,6 +6,12 @@ import type { Logger } from '@ignite/service-kit';
 import type { FromHelper, HelperOptions, ProgramPipe, ResourceLimits, SandboxStart, SpawnRequest, ToHelper } from './spawner-protocol';
 
 const NEWLINE = 0x0a;
+/**
+ * Longest line read from a program's message pipe (a reports line of a full batch is ~256 KiB):
+ * a program writing without newlines cannot grow the runner's memory; the rest of such a line is
+ * dropped.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** How a program ended. */
 export interface ProgramStatus {
@@ -51,6 +57,8 @@ export class SpawnedProgram {
   onReadiness: () => void = () => {};
   /** A line the program wrote on its message pipe (a JSON value each, see `InstanceConnections`), without its newline. */
   onMessage: (line: Buffer) => void = () => {};
+  /** A line on the message pipe was longer than `MAX_MESSAGE_BYTES` (and dropped). */
+  onOversizedMessage: () => void = () => {};
   /** A connection given to `Spawner.handoff` did not reach the program (the runner's copy is still open). */
   onHandoffFailed: (slot: number) => void = () => {};
   /** @internal The spawn request went to the helper. */
@@ -165,19 +173,32 @@ export class SpawnedProgram {
   private attachMessages(socket: Socket): void {
     socket.on('error', () => {});
     let partial: Buffer[] = [];
+    let partialBytes = 0;
+    /** Inside a line over the limit: everything up to its newline is dropped. */
+    let skipping = false;
     socket.on('data', (chunk: Buffer) => {
       let start = 0;
       for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
         const piece = chunk.subarray(start, end);
-        if (partial.length === 0) this.onMessage(piece);
-        else {
+        if (skipping) skipping = false;
+        else if (partial.length === 0) this.onMessage(piece);
+        else if (partialBytes + piece.length <= MAX_MESSAGE_BYTES) {
           partial.push(piece);
           this.onMessage(Buffer.concat(partial));
-          partial = [];
-        }
+        } else this.onOversizedMessage();
+        partial = [];
+        partialBytes = 0;
         start = end + 1;
       }
-      if (start < chunk.length) partial.push(chunk.subarray(start));
+      if (start < chunk.length && !skipping) {
+        partialBytes += chunk.length - start;
+        if (partialBytes > MAX_MESSAGE_BYTES) {
+          partial = [];
+          partialBytes = 0;
+          skipping = true;
+          this.onOversizedMessage();
+        } else partial.push(chunk.subarray(start));
+      }
     });
   }
 
