@@ -60,7 +60,9 @@ fn main() {
             env: vec![("GREETING".into(), "hi".into())],
             time_limit: Duration::from_secs(10),
             memory_limit_bytes: pool.max_memory_bytes,
-            scratch_dir: std::env::temp_dir().join("ignite-wasm-host-bench"),
+            scratch_dir: std::env::var_os("BENCH_SCRATCH")
+                .map(Into::into)
+                .unwrap_or_else(|| std::env::temp_dir().join("ignite-wasm-host-bench")),
             max_instances: pool.max_instances,
         };
         let executor = Executor::new(&engine, &component, settings, Arc::new(Quiet)).unwrap();

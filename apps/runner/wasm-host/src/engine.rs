@@ -17,6 +17,9 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 /// compatibility hash would not see (none so far): part of the cache key.
 const CONFIG_REVISION: u32 = 1;
 
+/// Linear memory a pool slot keeps resident between instances (see [`config`]).
+const KEEP_RESIDENT: usize = 4 << 20;
+
 /// How many instances may live at once, and how large their memories may grow: the pooling
 /// allocator reserves its slots up front. These do not change compiled code, so they are not
 /// part of the cache key.
@@ -59,8 +62,11 @@ pub fn config(pool: &PoolSettings) -> Config {
     pooling.total_stacks(instances);
     pooling.max_memory_size(usize::try_from(pool.max_memory_bytes).unwrap_or(usize::MAX));
     // Slots that served a request keep their pages resident up to this much, so that the next
-    // instance in the slot does not fault them in again (a reset is a memset, not an madvise).
-    pooling.linear_memory_keep_resident(64 << 10);
+    // instance in the slot does not fault them in again: with PAGEMAP_SCAN (Linux 6.7+) only
+    // the pages the instance dirtied are reset (a memset each), without it the lowest
+    // KEEP_RESIDENT bytes are, and the rest is given back to the kernel (madvise).
+    pooling.linear_memory_keep_resident(KEEP_RESIDENT);
+    pooling.pagemap_scan(wasmtime::Enabled::Auto);
     pooling.table_keep_resident(16 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     config
