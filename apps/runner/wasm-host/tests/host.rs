@@ -325,3 +325,46 @@ fn a_component_path_works_as_well_as_a_descriptor() {
         assert_eq!(host.call(json!({"action": "echo"})).await.status, 200);
     });
 }
+
+#[test]
+fn the_precompile_command_writes_the_file_and_prints_the_cache_key() {
+    let component = support::build_component("handler-semantics");
+    let dir = std::env::temp_dir().join(format!("ignite-wasm-host-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.cwasm");
+    let output = std::process::Command::new(support::host_binary())
+        .arg("precompile")
+        .arg(&component)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let engine = ignite_wasm_host::engine(&ignite_wasm_host::PoolSettings::default()).unwrap();
+    let key = ignite_wasm_host::cache_key(&engine);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{key}\n"));
+    let loaded =
+        ignite_wasm_host::load_component(&engine, &ignite_wasm_host::ComponentSource::Path(out));
+    assert!(loaded.is_ok());
+    let output = std::process::Command::new(support::host_binary())
+        .arg("cache-key")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{key}\n"));
+    // A core module is refused.
+    let core = dir.join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let output = std::process::Command::new(support::host_binary())
+        .arg("precompile")
+        .arg(&core)
+        .arg(dir.join("core.cwasm"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("a core WebAssembly module, not a component"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

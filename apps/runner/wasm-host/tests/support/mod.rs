@@ -164,21 +164,21 @@ pub fn precompiled(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(ignite_wasm_host::precompiled_file_name(&sha256, &key));
     if !path.exists() {
-        let output = Command::new(env!("CARGO_BIN_EXE_ignite-wasm-host"))
-            .arg("precompile")
-            .arg(&component)
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "precompile failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), key);
+        let compiled = ignite_wasm_host::precompile(&engine, &bytes).unwrap();
+        let staged = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&staged, compiled).unwrap();
+        std::fs::rename(&staged, &path).unwrap();
     }
     done.push((name.to_string(), path.clone()));
     path
+}
+
+/// The host program cargo built for the integration tests.
+pub fn host_binary() -> &'static str {
+    match option_env!("CARGO_BIN_EXE_ignite-wasm-host") {
+        Some(path) => path,
+        None => panic!("the host binary is known to integration tests only"),
+    }
 }
 
 /// How a test host is started.
@@ -254,7 +254,7 @@ impl Host {
         let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         let (ready_read, ready_write) = pipe();
         let component_file = std::fs::File::open(&options.component).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ignite-wasm-host"));
+        let mut command = Command::new(host_binary());
         command
             .arg("serve")
             .env_clear()
