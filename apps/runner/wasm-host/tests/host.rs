@@ -140,7 +140,7 @@ fn a_spinning_handler_gets_504_at_its_limit_while_requests_to_it_and_another_hos
                 ),
                 "{action}"
             );
-            assert!(elapsed >= Duration::from_millis(1_000) && elapsed < Duration::from_millis(1_500), "{action}: {elapsed:?}");
+            assert!(elapsed >= Duration::from_millis(1_000) && elapsed < Duration::from_millis(3_000), "{action}: {elapsed:?}");
             assert_eq!(host.call(json!({"action": "echo"})).await.status, 200);
         }
     });
