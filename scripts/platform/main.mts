@@ -93,7 +93,11 @@ async function main(command: string | undefined, args: string[]): Promise<number
       };
       const jest = await runJest(root, env, args);
       const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml'))
-        ? await runCargoTests(root, { sdk: join(cacheHome(), 'sdk-target'), sandbox: join(cacheHome(), 'sandbox-target') })
+        ? await runCargoTests(root, {
+            sdk: join(cacheHome(), 'sdk-target'),
+            sandbox: join(cacheHome(), 'sandbox-target'),
+            wasmHost: join(cacheHome(), 'wasm-host-target'),
+          })
         : 0;
       return jest !== 0 ? jest : cargo;
     }
