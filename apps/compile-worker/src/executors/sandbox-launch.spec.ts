@@ -1,0 +1,82 @@
+import { type LaunchSpec, launchCommand, pickStageDir } from './sandbox-launch';
+
+describe('launchCommand', () => {
+  const spec: LaunchSpec = {
+    identity: { kind: 'dedicated', uid: 200100, gid: 200100 },
+    stageDir: '/dev/shm',
+    mounts: [
+      { source: '/opt/rust', dest: '/opt/rust', writable: false },
+      {
+        source: { lower: '/data/cache/deps', upper: '/data/builds/b1/upper', work: '/data/builds/b1/work' },
+        dest: '/ignite/target',
+        writable: true,
+      },
+    ],
+    env: { PATH: '/usr/bin' },
+    cwd: '/data/builds/b1/src',
+    network: false,
+    tmpMaxBytes: 1 << 30,
+  };
+
+  /** The part after the stage script's `--`: what runs once the mounts are made. */
+  function afterStage(command: string[]): string[] {
+    return command.slice(command.indexOf('--', command.indexOf('ignite-stage')) + 1);
+  }
+
+  it('as root: stages every host directory and overlay in a mount namespace of its own, then drops to the sandbox uid for bubblewrap', () => {
+    const command = launchCommand(spec, ['cargo', 'build']);
+    expect(command.slice(0, 5)).toEqual(['unshare', '--mount', '--propagation', 'private', '--']);
+    const stage = command.indexOf('ignite-stage');
+    expect(command.slice(stage + 1, stage + 8)).toEqual([
+      '/dev/shm',
+      'bind',
+      '/opt/rust',
+      'overlay',
+      '/data/cache/deps',
+      '/data/builds/b1/upper',
+      '/data/builds/b1/work',
+    ]);
+    const rest = afterStage(command);
+    expect(rest.slice(0, 8)).toEqual(['setpriv', '--reuid', '200100', '--regid', '200100', '--clear-groups', '--inh-caps=-all', '--']);
+    expect(rest[8]).toBe('bwrap');
+    // bubblewrap mounts the staged copies at the paths the sandbox expects.
+    const bwrap = rest.slice(9);
+    expect(bwrap.join(' ')).toContain('--ro-bind /dev/shm/0 /opt/rust');
+    expect(bwrap.join(' ')).toContain('--bind /dev/shm/1 /ignite/target');
+    expect(bwrap.join(' ')).toContain(`--size ${1 << 30} --tmpfs /tmp`);
+    expect(bwrap.slice(-3)).toEqual(['--', 'cargo', 'build']);
+  });
+
+  it('not root: the same mounts in a user namespace of its own, bubblewrap nested in it as the worker', () => {
+    const command = launchCommand({ ...spec, identity: { kind: 'own' } }, ['cargo', 'build']);
+    expect(command.slice(0, 7)).toEqual(['unshare', '--user', '--map-root-user', '--mount', '--propagation', 'private', '--']);
+    expect(afterStage(command)[0]).toBe('bwrap');
+    expect(command).not.toContain('setpriv');
+  });
+
+  it('takes the lock on the host, before anything else', () => {
+    expect(launchCommand({ ...spec, lock: { path: '/data/cache/deps.lock', mode: 'shared' } }, ['true']).slice(0, 4)).toEqual([
+      'flock',
+      '--shared',
+      '/data/cache/deps.lock',
+      'unshare',
+    ]);
+    expect(launchCommand({ ...spec, lock: { path: '/l', mode: 'exclusive' } }, ['true']).slice(0, 2)).toEqual(['flock', '--exclusive']);
+  });
+
+  it('refuses what it cannot express safely: root as the sandbox, overlay paths with option syntax, sources under the stage', () => {
+    expect(() => launchCommand({ ...spec, identity: { kind: 'dedicated', uid: 0, gid: 0 } }, ['true'])).toThrow(/must not be 0/);
+    const overlay = { lower: '/a,b', upper: '/u', work: '/w' };
+    expect(() => launchCommand({ ...spec, mounts: [{ source: overlay, dest: '/t', writable: true }] }, ['true'])).toThrow(/cannot contain/);
+    expect(() => launchCommand({ ...spec, mounts: [{ source: '/dev/shm/x', dest: '/x', writable: false }] }, ['true'])).toThrow(
+      /under the stage/,
+    );
+  });
+});
+
+describe('pickStageDir', () => {
+  it('takes a directory that holds none of the sources', () => {
+    expect(pickStageDir(['/opt/rust'])).toBe('/dev/shm');
+    expect(pickStageDir(['/dev/shm/data/builds/b1'])).toBe('/tmp');
+  });
+});
