@@ -27,8 +27,9 @@ describe('launchCommand', () => {
     const command = launchCommand(spec, ['cargo', 'build']);
     expect(command.slice(0, 5)).toEqual(['unshare', '--mount', '--propagation', 'private', '--']);
     const stage = command.indexOf('ignite-stage');
-    expect(command.slice(stage + 1, stage + 8)).toEqual([
+    expect(command.slice(stage + 1, stage + 9)).toEqual([
       '/dev/shm',
+      '',
       'bind',
       '/opt/rust',
       'overlay',
@@ -52,6 +53,8 @@ describe('launchCommand', () => {
     expect(command.slice(0, 7)).toEqual(['unshare', '--user', '--map-root-user', '--mount', '--propagation', 'private', '--']);
     expect(afterStage(command)[0]).toBe('bwrap');
     expect(command).not.toContain('setpriv');
+    // overlayfs keeps its attributes in user.* there.
+    expect(command[command.indexOf('ignite-stage') + 2]).toBe('userxattr,');
   });
 
   it('takes the lock on the host, before anything else', () => {

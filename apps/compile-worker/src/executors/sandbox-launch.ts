@@ -53,18 +53,21 @@ export interface LaunchSpec extends Omit<SandboxSpec, 'readOnly' | 'writable' | 
 }
 
 /**
- * Run by `sh` in the step's new mount namespace: `$1` the stage directory, then `bind SRC` or
- * `overlay LOWER UPPER WORK` entries (the i-th mounted at `$stage/i`), then `--` and the command.
+ * Run by `sh` in the step's new mount namespace: `$1` the stage directory, `$2` overlayfs options
+ * before the directories (`userxattr,` in a user namespace: there overlayfs cannot set its
+ * trusted.* attributes, and without them a directory of the lower layer cannot be removed), then
+ * `bind SRC` or `overlay LOWER UPPER WORK` entries (the i-th mounted at `$stage/i`), then `--`
+ * and the command.
  */
 const STAGE_SCRIPT = [
   'set -eu',
-  'stage=$1; shift',
+  'stage=$1; options=$2; shift 2',
   'mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev ignite-build-stage "$stage"',
   'i=0',
   'while [ "$1" != -- ]; do',
   '  mkdir "$stage/$i"',
   '  if [ "$1" = bind ]; then mount --bind "$2" "$stage/$i"; shift 2',
-  '  else mount -t overlay ignite-build-overlay -o "lowerdir=$2,upperdir=$3,workdir=$4" "$stage/$i"; shift 4; fi',
+  '  else mount -t overlay ignite-build-overlay -o "$options""lowerdir=$2,upperdir=$3,workdir=$4" "$stage/$i"; shift 4; fi',
   '  i=$((i + 1))',
   'done',
   'shift',
@@ -102,6 +105,7 @@ export function launchCommand(spec: LaunchSpec, command: string[]): string[] {
   const lock = spec.lock ? ['flock', spec.lock.mode === 'shared' ? '--shared' : '--exclusive', spec.lock.path] : [];
   let namespace: string[];
   let then: string[];
+  let overlayOptions = '';
   if (spec.identity.kind === 'dedicated') {
     const { uid, gid } = spec.identity;
     if (uid === 0 || gid === 0) throw new Error('the build sandbox uid and gid must not be 0');
@@ -110,8 +114,9 @@ export function launchCommand(spec: LaunchSpec, command: string[]): string[] {
   } else {
     namespace = ['unshare', '--user', '--map-root-user', '--mount', '--propagation', 'private', '--'];
     then = bwrap;
+    overlayOptions = 'userxattr,';
   }
-  return [...lock, ...namespace, 'sh', '-c', STAGE_SCRIPT, 'ignite-stage', spec.stageDir, ...entries, '--', ...then];
+  return [...lock, ...namespace, 'sh', '-c', STAGE_SCRIPT, 'ignite-stage', spec.stageDir, overlayOptions, ...entries, '--', ...then];
 }
 
 function assertNotUnderStage(path: string, stageDir: string): void {
