@@ -1,3 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type LaunchSpec, launchCommand, pickStageDir } from './sandbox-launch';
 
 describe('launchCommand', () => {
@@ -81,5 +85,68 @@ describe('pickStageDir', () => {
   it('takes a directory that holds none of the sources', () => {
     expect(pickStageDir(['/opt/rust'])).toBe('/dev/shm');
     expect(pickStageDir(['/dev/shm/data/builds/b1'])).toBe('/tmp');
+  });
+});
+
+// The mounts made for real (as root, and as a worker that is not root: a uid of its own via setpriv).
+const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
+
+asRoot('launchCommand, run', () => {
+  const uid = 200_177;
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'ignite-launch-'));
+    for (const dir of ['lower/sub', 'lower/dir', 'upper', 'work', 'shared']) mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, 'lower', 'sub', 'file'), 'original');
+    writeFileSync(join(root, 'lower', 'dir', 'inside'), 'original');
+    writeFileSync(join(root, 'shared', 'file'), 'original');
+    execFileSync('chown', ['-R', `${uid}:${uid}`, root]);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it.each([
+    ['root, the sandbox as a dedicated uid', { kind: 'dedicated', uid, gid: uid } as const, []],
+    [
+      'not root, the sandbox as the worker itself',
+      { kind: 'own' } as const,
+      ['setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'],
+    ],
+  ])('%s: writes and deletions go to the overlay’s upper dir, read-only mounts refuse writes', (_name, identity, prefix) => {
+    const command = launchCommand(
+      {
+        identity,
+        stageDir: pickStageDir([root]),
+        mounts: [
+          {
+            source: { lower: join(root, 'lower'), upper: join(root, 'upper'), work: join(root, 'work') },
+            dest: '/ignite/target',
+            writable: true,
+          },
+          { source: join(root, 'shared'), dest: '/ignite/shared', writable: false },
+        ],
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+        network: false,
+        tmpMaxBytes: 4 * 1024 * 1024,
+      },
+      [
+        'sh',
+        '-c',
+        'set -e; echo changed > /ignite/target/sub/file; rm -r /ignite/target/dir; echo new > /ignite/target/new; ' +
+          'if echo x > /ignite/shared/file; then echo shared-writable; fi; ' +
+          'if head -c 8388608 /dev/zero > /tmp/fill; then echo tmp-unbounded; fi; id -u',
+      ],
+    );
+    const all = [...prefix, ...command];
+    const result = spawnSync(all[0]!, all.slice(1), { encoding: 'utf8' });
+    expect({ status: result.status, stdout: result.stdout.trim().split('\n').at(-1) }).toEqual({ status: 0, stdout: '1000' });
+    expect(result.stdout).not.toMatch(/shared-writable|tmp-unbounded/);
+    expect(readFileSync(join(root, 'lower', 'sub', 'file'), 'utf8')).toBe('original');
+    expect(readFileSync(join(root, 'lower', 'dir', 'inside'), 'utf8')).toBe('original');
+    expect(existsSync(join(root, 'lower', 'new'))).toBe(false);
+    expect(readFileSync(join(root, 'upper', 'sub', 'file'), 'utf8')).toBe('changed\n');
+    expect(readFileSync(join(root, 'shared', 'file'), 'utf8')).toBe('original');
+    // Files the sandbox made on the host belong to the unprivileged uid, never to root.
+    expect(statSync(join(root, 'upper', 'new')).uid).toBe(uid);
   });
 });
