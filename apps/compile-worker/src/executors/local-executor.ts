@@ -168,7 +168,7 @@ export class LocalExecutor implements BuildExecutor {
   private async buildSandboxed(run: BuildRun, plan: ToolchainPlan, triple: string): Promise<void> {
     const { request } = run;
     const { cacheDir, toolchain, sdkWorkspaceDir } = this.options;
-    const isolation = await this.isolation();
+    const isolation = await this.isolation(dirname(request.workDir));
     const key = `${this.toolchainKey(plan)}-${triple}`;
     const shared = {
       /** CARGO_HOME of `cargo fetch`; only its `registry` and `git` are ever seen by other steps, read-only. */
@@ -325,9 +325,10 @@ export class LocalExecutor implements BuildExecutor {
   /**
    * Who sandboxes are and whether overlayfs works here, found once: a root worker runs them as
    * the dedicated uid; any other worker as itself (logged: the uid wall is then missing). The
-   * overlay is tried for real, the way builds mount it.
+   * overlay is tried for real, the way builds mount it: the lower dir in the cache, the upper one
+   * where build directories are (`buildsDir`).
    */
-  private isolation(): Promise<Isolation> {
+  private isolation(buildsDir: string): Promise<Isolation> {
     this.isolationFound ??= (async () => {
       const identity = resolveSandboxIdentity(this.options.sandboxUser ?? DEFAULT_SANDBOX_USER);
       const logger = this.options.logger;
@@ -344,11 +345,11 @@ export class LocalExecutor implements BuildExecutor {
           'compile worker is not root: build sandboxes run as its own uid (the shared caches are still read-only or behind a private overlay in every build, but a sandbox escape would be this uid)',
         );
       }
-      const probe = join(this.options.cacheDir, `.overlay-probe-${process.pid}`);
-      const dirs = ['lower', 'upper', 'work'].map((name) => join(probe, name));
+      const probes = [this.options.cacheDir, buildsDir].map((dir) => join(dir, `.overlay-probe-${process.pid}`));
+      const dirs = [join(probes[0]!, 'lower'), join(probes[1]!, 'upper'), join(probes[1]!, 'work')];
       try {
         await Promise.all(dirs.map((dir) => mkdir(dir, { recursive: true })));
-        if (identity.kind === 'dedicated') await chownTree(probe, identity.uid, identity.gid);
+        if (identity.kind === 'dedicated') for (const probe of probes) await chownTree(probe, identity.uid, identity.gid);
         const [lower, upper, work] = dirs as [string, string, string];
         const mounts: LaunchMount[] = [{ source: { lower, upper, work }, dest: '/probe', writable: true }];
         const command = launchCommand({ identity, stageDir: pickStageDir(dirs), mounts, env: {}, cwd: '/', network: false }, [
@@ -375,7 +376,7 @@ export class LocalExecutor implements BuildExecutor {
         }
         return { identity, overlay };
       } finally {
-        await removeTree(probe);
+        for (const probe of probes) await removeTree(probe);
       }
     })();
     return this.isolationFound;

@@ -62,13 +62,18 @@ describe('launchCommand', () => {
   });
 
   it('takes the lock on the host, before anything else', () => {
-    expect(launchCommand({ ...spec, lock: { path: '/data/cache/deps.lock', mode: 'shared' } }, ['true']).slice(0, 4)).toEqual([
+    // flock forks what follows; it dies with the worker, and bubblewrap with it.
+    expect(launchCommand({ ...spec, lock: { path: '/data/cache/deps.lock', mode: 'shared' } }, ['true']).slice(0, 8)).toEqual([
+      'setpriv',
+      '--pdeathsig',
+      'KILL',
+      '--',
       'flock',
       '--shared',
       '/data/cache/deps.lock',
       'unshare',
     ]);
-    expect(launchCommand({ ...spec, lock: { path: '/l', mode: 'exclusive' } }, ['true']).slice(0, 2)).toEqual(['flock', '--exclusive']);
+    expect(launchCommand({ ...spec, lock: { path: '/l', mode: 'exclusive' } }, ['true']).slice(4, 6)).toEqual(['flock', '--exclusive']);
   });
 
   it('refuses what it cannot express safely: root as the sandbox, overlay paths with option syntax, sources under the stage', () => {
@@ -148,5 +153,31 @@ asRoot('launchCommand, run', () => {
     expect(readFileSync(join(root, 'shared', 'file'), 'utf8')).toBe('original');
     // Files the sandbox made on the host belong to the unprivileged uid, never to root.
     expect(statSync(join(root, 'upper', 'new')).uid).toBe(uid);
+  });
+
+  it('a step whose worker dies goes with it, and so does its lock', async () => {
+    const lock = join(root, 'lock');
+    const seconds = (20 + Math.random()).toFixed(6);
+    const command = launchCommand(
+      {
+        identity: { kind: 'dedicated', uid, gid: uid },
+        stageDir: pickStageDir([root]),
+        lock: { path: lock, mode: 'shared' },
+        mounts: [],
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+        network: false,
+      },
+      ['sleep', seconds],
+    );
+    // A stand-in for the worker: starts the step, then dies.
+    spawnSync('sh', ['-c', '"$@" & sleep 1', 'worker', ...command], { stdio: 'ignore' });
+    let free = false;
+    for (let attempt = 0; attempt < 50 && !free; attempt++) {
+      free = spawnSync('flock', ['--nonblock', '--exclusive', lock, 'true']).status === 0;
+      if (!free) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(free).toBe(true);
+    expect(spawnSync('pgrep', ['-u', String(uid), '-f', `^sleep ${seconds}$`]).status).toBe(1);
   });
 });

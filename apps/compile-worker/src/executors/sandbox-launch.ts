@@ -24,7 +24,8 @@ import { bubblewrapArgs, type SandboxSpec } from './sandbox';
  * caches' files.
  *
  * A `lock` is taken on the host before anything else, by `flock`, outside the sandbox: the
- * sandbox never sees the lock file, so it cannot hold it beyond its own step.
+ * sandbox never sees the lock file, so it cannot hold it beyond its own step; and flock dies with
+ * the worker, so an orphaned step cannot hold it either.
  */
 export type SandboxIdentity = { kind: 'dedicated'; uid: number; gid: number } | { kind: 'own' };
 
@@ -102,7 +103,11 @@ export function launchCommand(spec: LaunchSpec, command: string[]): string[] {
     tmpMaxBytes: spec.tmpMaxBytes,
   };
   const bwrap = ['bwrap', ...bubblewrapArgs(sandbox, command)];
-  const lock = spec.lock ? ['flock', spec.lock.mode === 'shared' ? '--shared' : '--exclusive', spec.lock.path] : [];
+  // flock forks the rest: killed with its parent (the worker), so bubblewrap (--die-with-parent)
+  // and the lock go with it instead of outliving a worker that died.
+  const lock = spec.lock
+    ? ['setpriv', '--pdeathsig', 'KILL', '--', 'flock', spec.lock.mode === 'shared' ? '--shared' : '--exclusive', spec.lock.path]
+    : [];
   let namespace: string[];
   let then: string[];
   let overlayOptions = '';
