@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,19 +162,20 @@ describe('local executor: a build cannot change what later builds get from the s
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  async function build(name: string, buildScript?: string): Promise<{ sha256: string; log: string[] }> {
+  async function build(name: string, buildScript?: string, using = executor): Promise<{ sha256: string; log: string[]; output: string }> {
     const workDir = join(root, 'builds', uniqueName(name));
     const projectDir = join(workDir, 'src');
     writeTenant(projectDir, name, buildScript);
     const outputPath = join(workDir, 'out', name);
     const log: string[] = [];
     try {
-      await executor.build(
+      await using.build(
         { buildId: name, workDir, projectDir, binName: name, target: 'native', outputPath, timeoutMs: 600_000 },
         (stream, text) => log.push(`${stream}: ${text}`),
         new AbortController().signal,
       );
-      return { sha256: createHash('sha256').update(readFileSync(outputPath)).digest('hex'), log };
+      const output = execFileSync(outputPath, { encoding: 'utf8' }).trim();
+      return { sha256: createHash('sha256').update(readFileSync(outputPath)).digest('hex'), log, output };
     } catch (error) {
       throw new Error(`${name} failed: ${(error as Error).message}\n${log.slice(-40).join('\n')}`);
     } finally {
@@ -184,6 +186,7 @@ describe('local executor: a build cannot change what later builds get from the s
   it("leaves the next tenant's build and artifact as on a fresh cache after a build script wrote everywhere it could", async () => {
     // Tenant B on the fresh cache: the reference artifact; its dependency lands in the shared cache.
     const fresh = await build('tenant-b');
+    expect(fresh.output).toBe('42');
     expect(fresh.log).toContainEqual(expect.stringMatching(/^system: dependencies: 1 crates\.io package\(s\), built in the shared cache/));
 
     const shared = { registry: join(cacheDir, 'sources', 'registry'), dependencies: join(cacheDir, 'dependencies') };
@@ -217,7 +220,21 @@ describe('local executor: a build cannot change what later builds get from the s
     // Tenant B again: the very artifact of the fresh cache, its dependency reused, not rebuilt.
     const again = await build('tenant-b');
     expect(again.sha256).toBe(fresh.sha256);
+    expect(again.output).toBe('42');
     expect(again.log.join('\n')).not.toMatch(/Compiling itoa/);
     expect(again.log.join('\n')).toMatch(/Compiling tenant-b v0\.1\.0 \(.*\/src\)/);
+  });
+
+  it('BUILD_SANDBOX=none (trusted sources only) still builds, on caches of its own', async () => {
+    const unsandboxed = new LocalExecutor({
+      toolchain,
+      sdkWorkspaceDir: resolve(sdkPath, '..'),
+      cacheDir,
+      sandbox: 'none',
+      logMaxBytes: 4 * MiB,
+    });
+    const built = await build('tenant-b', undefined, unsandboxed);
+    expect(built.output).toBe('42');
+    expect(existsSync(join(cacheDir, 'unsandboxed', 'cargo-home', 'registry'))).toBe(true);
   });
 });
