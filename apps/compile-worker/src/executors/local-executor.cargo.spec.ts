@@ -237,4 +237,29 @@ describe('local executor: a build cannot change what later builds get from the s
     expect(built.output).toBe('42');
     expect(existsSync(join(cacheDir, 'unsandboxed', 'cargo-home', 'registry'))).toBe(true);
   });
+
+  it("gives every step the worker's own cargo config, read-only", async () => {
+    const own = join(root, 'cache-with-config');
+    mkdirSync(join(own, 'sources'), { recursive: true });
+    writeFileSync(join(own, 'sources', 'config.toml'), '[env]\nIGNITE_WORKER_CONFIG = "seen"\n');
+    const configured = new LocalExecutor({
+      toolchain,
+      sdkWorkspaceDir: resolve(sdkPath, '..'),
+      cacheDir: own,
+      sandbox: 'bwrap',
+      logMaxBytes: 4 * MiB,
+    });
+    const script = [
+      'fn main() {',
+      '    println!("cargo:warning=CONFIG {:?}", std::env::var("IGNITE_WORKER_CONFIG"));',
+      '    let home = std::path::PathBuf::from(std::env::var("CARGO_HOME").unwrap());',
+      '    let written = std::fs::write(home.join("config.toml"), "[env]\\nIGNITE_WORKER_CONFIG = \\"changed\\"\\n");',
+      '    println!("cargo:warning=OVERWRITE {:?}", written.map_err(|e| e.kind()));',
+      '}',
+    ].join('\n');
+    const built = await build('tenant-c', script, configured);
+    expect(built.log.join('\n')).toContain('CONFIG Ok("seen")');
+    expect(built.log.join('\n')).toContain('OVERWRITE Err(ReadOnlyFilesystem)');
+    expect(readFileSync(join(own, 'sources', 'config.toml'), 'utf8')).toContain('"seen"');
+  });
 });

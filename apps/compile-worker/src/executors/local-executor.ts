@@ -204,10 +204,14 @@ export class LocalExecutor implements BuildExecutor {
     try {
       const readOnly = [toolchain.dir, sdkWorkspaceDir, ...plan.readOnly];
       const sameTree = (paths: string[], writable: boolean): LaunchMount[] => paths.map((path) => ({ source: path, dest: path, writable }));
+      // The worker's own cargo configuration (a registry mirror, say), if any: what cargo fetch
+      // read, seen by the later steps too, read-only.
+      const workerConfig = join(shared.sources, 'config.toml');
       const privateHome: LaunchMount[] = [
         { source: dirs.cargoHome, dest: SANDBOX_CARGO_HOME, writable: true },
         { source: registry, dest: `${SANDBOX_CARGO_HOME}/registry`, writable: false },
         { source: git, dest: `${SANDBOX_CARGO_HOME}/git`, writable: false },
+        ...(existsSync(workerConfig) ? [{ source: workerConfig, dest: `${SANDBOX_CARGO_HOME}/config.toml`, writable: false }] : []),
       ];
       const env = { ...this.baseEnv(plan), HOME: dirs.home, CARGO_HOME: SANDBOX_CARGO_HOME, CARGO_TARGET_DIR: SANDBOX_TARGET_DIR };
       // Cargo's automatic cache cleaning would go through the read-only registry for nothing.

@@ -37,7 +37,7 @@ export interface OverlaySource {
 }
 
 export interface LaunchMount {
-  /** A host directory, or an overlay made for this step. */
+  /** A host directory (or file), or an overlay made for this step. */
   source: string | OverlaySource;
   /** Its path in the sandbox. */
   dest: string;
@@ -57,8 +57,8 @@ export interface LaunchSpec extends Omit<SandboxSpec, 'readOnly' | 'writable' | 
  * Run by `sh` in the step's new mount namespace: `$1` the stage directory, `$2` overlayfs options
  * before the directories (`userxattr,` in a user namespace: there overlayfs cannot set its
  * trusted.* attributes, and without them a directory of the lower layer cannot be removed), then
- * `bind SRC` or `overlay LOWER UPPER WORK` entries (the i-th mounted at `$stage/i`), then `--`
- * and the command.
+ * `bind SRC` (a directory or a file) or `overlay LOWER UPPER WORK` entries (the i-th mounted at
+ * `$stage/i`), then `--` and the command.
  */
 const STAGE_SCRIPT = [
   'set -eu',
@@ -66,9 +66,13 @@ const STAGE_SCRIPT = [
   'mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev ignite-build-stage "$stage"',
   'i=0',
   'while [ "$1" != -- ]; do',
-  '  mkdir "$stage/$i"',
-  '  if [ "$1" = bind ]; then mount --bind "$2" "$stage/$i"; shift 2',
-  '  else mount -t overlay ignite-build-overlay -o "$options""lowerdir=$2,upperdir=$3,workdir=$4" "$stage/$i"; shift 4; fi',
+  '  if [ "$1" = bind ]; then',
+  '    if [ -d "$2" ]; then mkdir "$stage/$i"; else : > "$stage/$i"; fi',
+  '    mount --bind "$2" "$stage/$i"; shift 2',
+  '  else',
+  '    mkdir "$stage/$i"',
+  '    mount -t overlay ignite-build-overlay -o "$options""lowerdir=$2,upperdir=$3,workdir=$4" "$stage/$i"; shift 4',
+  '  fi',
   '  i=$((i + 1))',
   'done',
   'shift',
