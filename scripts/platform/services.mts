@@ -294,27 +294,26 @@ async function startLocalRedis(root: string, password: string): Promise<void> {
 /** Redis reachable at `url`. `localPassword`: the URL is the local default, managed here: started when down, `requirepass` set. */
 export async function ensureRedis(url: string, root: string, localPassword?: string): Promise<void> {
   const managed = localPassword !== undefined && isLocal(new URL(url), '6379');
-  let failure = await pingRedis(url);
-  if (failure !== undefined && managed && /ECONNREFUSED|connect/i.test(failure)) {
+  const open = new URL(url);
+  open.password = '';
+  open.username = '';
+  // A managed Redis up without a password (started by the machine, or restarted without its
+  // configuration) is asked first, without one: it gets its password before anything else.
+  let openFailure = managed ? await pingRedis(open.toString()) : 'not managed';
+  if (managed && openFailure !== undefined && /ECONNREFUSED|connect/i.test(openFailure)) {
     await startLocalRedis(root, localPassword);
-    for (let attempt = 0; attempt < 50 && failure; attempt++) {
+    for (let attempt = 0; attempt < 50 && openFailure !== undefined && !/NOAUTH/.test(openFailure); attempt++) {
       await new Promise((r) => setTimeout(r, 100));
-      failure = await pingRedis(url);
+      openFailure = await pingRedis(open.toString());
     }
   }
-  if (managed) {
-    const open = new URL(url);
-    open.password = '';
-    open.username = '';
-    // Up without a password (started by the machine, or restarted without its configuration).
+  if (managed && openFailure === undefined) {
+    await requirePassword(open.toString(), localPassword);
     if ((await pingRedis(open.toString())) === undefined) {
-      await requirePassword(open.toString(), localPassword);
-      failure = await pingRedis(url);
-      if ((await pingRedis(open.toString())) === undefined) {
-        throw new ProvisionError('The local Redis still answers without a password.', 'redis-cli CONFIG SET requirepass ...');
-      }
+      throw new ProvisionError('The local Redis still answers without a password.', 'redis-cli CONFIG SET requirepass ...');
     }
   }
+  const failure = await pingRedis(url);
   if (failure) {
     throw new ProvisionError(
       `Redis is not reachable at ${redact(url)}: ${failure}`,
