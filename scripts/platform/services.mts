@@ -237,6 +237,8 @@ async function pingRedis(url: string): Promise<string | undefined> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    // The ping's own answer (NOAUTH, say), not a ready check's closed connection.
+    enableReadyCheck: false,
   });
   client.on('error', () => undefined);
   try {
@@ -300,7 +302,7 @@ export async function ensureRedis(url: string, root: string, localPassword?: str
   // A managed Redis up without a password (started by the machine, or restarted without its
   // configuration) is asked first, without one: it gets its password before anything else.
   let openFailure = managed ? await pingRedis(open.toString()) : 'not managed';
-  if (managed && openFailure !== undefined && /ECONNREFUSED|connect/i.test(openFailure)) {
+  if (managed && openFailure !== undefined && /ECONNREFUSED|ETIMEDOUT/.test(openFailure)) {
     await startLocalRedis(root, localPassword);
     for (let attempt = 0; attempt < 50 && openFailure !== undefined && !/NOAUTH/.test(openFailure); attempt++) {
       await new Promise((r) => setTimeout(r, 100));
