@@ -7,7 +7,16 @@ import { join, resolve } from 'node:path';
 import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis } from './services.mts';
-import { buildSandboxLauncher, buildTypeScript, buildWasmHost, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
+import {
+  buildSandboxLauncher,
+  buildTypeScript,
+  buildWasmHost,
+  generatePrismaClient,
+  lint,
+  runCargoTests,
+  runJest,
+  startPlatform,
+} from './steps.mts';
 import { ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
