@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { testDatabaseUrl } from '@ignite/testing';
+import { testDatabaseUrl, testRedisUrl } from '@ignite/testing';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 // The scripts behind `npm start` and `npm run db:*`, run as a user runs them.
@@ -52,5 +55,60 @@ describe('npm run db:migrate', () => {
     expect(first.output).toMatch(/applied \d+ migration\(s\): \d+_init/);
     expect(second.code).toBe(0);
     expect(second.output).toContain('no pending migrations, nothing applied');
+  });
+});
+
+// `npm test` provisioned the local services before this ran: with the default URLs they are the
+// platform's to secure, and nothing of them may answer without its credentials.
+const localServices = process.env.TEST_DATABASE_URL === undefined && process.env.TEST_REDIS_URL === undefined;
+const onLocalServices = localServices ? describe : describe.skip;
+if (!localServices)
+  console.warn('provisioning.spec: local services not checked: TEST_DATABASE_URL/TEST_REDIS_URL point at services of your own');
+
+onLocalServices('the local services npm test provisioned', () => {
+  const secretsFile = process.env.IGNITE_LOCAL_SECRETS || join(homedir(), '.config', 'ignite', 'local-services.json');
+
+  it('keep their credentials outside the clone, readable by their owner only', () => {
+    const mode = statSync(secretsFile).mode & 0o777;
+    expect(mode).toBe(0o600);
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>;
+    expect(Object.keys(secrets).sort()).toEqual(['postgresPassword', 'redisPassword', 'runnerToken']);
+    expect(secretsFile.startsWith(root)).toBe(false);
+    // The test run itself got them: its URLs carry the passwords.
+    expect(new URL(testDatabaseUrl()).password).toBe(secrets.postgresPassword);
+  });
+
+  it('Postgres refuses loopback connections without the password, or with a wrong one', async () => {
+    for (const password of ['', 'wrong']) {
+      const url = new URL(testDatabaseUrl());
+      url.password = password;
+      const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 3000 });
+      const failure = await client.connect().then(
+        () => null,
+        (error: Error & { code?: string }) => error,
+      );
+      await client.end().catch(() => {});
+      expect({ password, refused: failure !== null, auth: /password|authentication/i.test(String(failure?.message)) }).toEqual({
+        password,
+        refused: true,
+        auth: true,
+      });
+    }
+  });
+
+  it('Redis refuses commands without the password', async () => {
+    const url = new URL(testRedisUrl());
+    const client = new Redis({
+      host: url.hostname,
+      port: Number(url.port || 6379),
+      lazyConnect: true,
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    await expect(client.ping()).rejects.toThrow(/NOAUTH/);
+    client.disconnect();
   });
 });

@@ -227,6 +227,8 @@ async function main(): Promise<void> {
       RUNNER_MAX_IN_FLIGHT_PER_INSTANCE: String(Math.max(64, settings.connections)),
       RUNNER_QUEUE_LENGTH: '2000',
       RUNNER_QUEUE_WAIT_MS: '10000',
+      // A benchmark on loopback: no internal token.
+      RUNNER_ALLOW_UNAUTHENTICATED: 'true',
       LOG_LEVEL: 'info',
     });
     await runner.whenListening();

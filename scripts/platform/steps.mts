@@ -1,11 +1,11 @@
 // The build, check and run steps shared by `npm start` and `npm test`.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './exec.mts';
 import { ProvisionError, say } from './log.mts';
+import { DEFAULT_SUPERVISION, type Part, supervise } from './supervisor.mts';
 
 const node = process.execPath;
 
@@ -124,38 +124,16 @@ export async function runCargoTests(root: string, targets: { sdk: string; sandbo
 /** The deployables `npm start` runs, in start order; those not built yet are skipped. */
 const APPS = ['api', 'compile-worker', 'runner'];
 
-/** Runs the platform in the foreground; stops everything when one part exits or on Ctrl-C. */
+/** Runs the platform in the foreground, each part supervised (supervisor.mts); Ctrl-C stops it. */
 export function startPlatform(root: string, env: Record<string, string>): Promise<number> {
-  const children: ChildProcess[] = [];
-  let stopping = false;
-  return new Promise((resolve) => {
-    const stopAll = (code: number) => {
-      if (stopping) return;
-      stopping = true;
-      for (const child of children) child.kill('SIGTERM');
-      const deadline = setTimeout(() => {
-        for (const child of children) child.kill('SIGKILL');
-      }, 10_000);
-      deadline.unref();
-      Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r))))).then(() => resolve(code));
-    };
-    for (const app of APPS) {
-      const entry = join(root, 'apps', app, 'dist', 'main.js');
-      if (!existsSync(entry)) continue;
-      const child = spawn(node, ['--enable-source-maps', entry], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
-      child.on('exit', (code, signal) => {
-        if (!stopping) say(`${app} exited (${signal ?? `code ${code}`}); stopping the platform`);
-        stopAll(code ?? 1);
-      });
-      children.push(child);
-    }
-    if (children.length === 0) {
-      say('nothing to run yet: no app is built');
-      resolve(0);
-      return;
-    }
-    say(`running ${children.length} part(s); Ctrl-C stops them`);
-    process.on('SIGINT', () => stopAll(0));
-    process.on('SIGTERM', () => stopAll(0));
-  });
+  const parts: Part[] = APPS.map((app) => ({
+    name: app,
+    command: node,
+    args: ['--enable-source-maps', join(root, 'apps', app, 'dist', 'main.js')],
+  })).filter((part) => existsSync(part.args[1]!));
+  if (parts.length === 0) {
+    say('nothing to run yet: no app is built');
+    return Promise.resolve(0);
+  }
+  return supervise(parts, { ...DEFAULT_SUPERVISION, cwd: root, env: { ...process.env, ...env } });
 }
