@@ -47,6 +47,7 @@ export class BuildPipeline {
     const build = claim.claimed;
     const log = new BuildLog(build.logLines, (lines) => this.builds.appendLogs(build.id, lines));
     const workDir = join(this.options.buildsDir, build.id);
+    const precompileDir = join(this.options.buildsDir, `${build.id}.precompiled`);
     const timings: { unpackMs?: number; buildMs?: number; verifyMs?: number } = {};
     /** A wasm component's precompiled form, stored once the component is. */
     let precompiled: { path: string; cacheKey: string; ms: number } | null = null;
@@ -90,7 +91,11 @@ export class BuildPipeline {
         log.line('system', `component: exports ${world.exports.join(', ')}; imports ${world.imports.join(', ')}`);
         // Part of verifying: a component Wasmtime refuses is no release. Sandboxed where the build was.
         const precompileStarted = Date.now();
-        const path = join(workDir, 'out', 'component.cwasm');
+        // Not in the build's directory: that is the build sandbox's uid's, and nothing of the build
+        // may put a file (or a link) where the platform's file goes.
+        await rm(precompileDir, { recursive: true, force: true });
+        await mkdir(precompileDir, { mode: 0o700 });
+        const path = join(precompileDir, 'component.cwasm');
         const { cacheKey } = await precompileComponent(outputPath, path, {
           host: this.options.wasmHost.path,
           timeoutMs: this.options.wasmHost.timeoutMs,
@@ -140,6 +145,7 @@ export class BuildPipeline {
     } finally {
       await log.close();
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      await rm(precompileDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }
