@@ -12,6 +12,8 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 ARG RUST_IMAGE=rust:1.93-bookworm
+# The wasm host's Wasmtime 48 needs Rust 1.95.
+ARG WASM_HOST_RUST_IMAGE=rust:1.95-bookworm
 
 # ---- build: install, generate the Prisma client, compile, drop dev dependencies ----------------
 FROM ${NODE_IMAGE} AS build
@@ -32,6 +34,13 @@ FROM ${RUST_IMAGE} AS sandbox
 WORKDIR /src
 COPY apps/runner/sandbox ./
 RUN cargo build --release --locked && cp target/release/ignite-sandbox /ignite-sandbox
+
+# ---- the wasm host (apps/runner/wasm-host, Wasmtime): the runner serves wasm releases with it and
+# the compile worker precompiles components with it (one binary: the same engine configuration) --
+FROM ${WASM_HOST_RUST_IMAGE} AS wasm-host
+WORKDIR /src
+COPY apps/runner/wasm-host ./
+RUN cargo build --release --locked --bin ignite-wasm-host && cp target/release/ignite-wasm-host /ignite-wasm-host
 
 # ---- the Prisma CLI for the migrate role, on its own (it is a dev dependency of the repository) --
 FROM ${NODE_IMAGE} AS prisma-cli
@@ -61,6 +70,7 @@ COPY --from=build /app/packages ./packages
 COPY --from=build /app/apps ./apps
 # Where the runner looks for it (RUNNER_SANDBOX_LAUNCHER's default).
 COPY --from=sandbox /ignite-sandbox ./apps/runner/dist/ignite-sandbox
+COPY --from=wasm-host /ignite-wasm-host ./apps/runner/dist/ignite-wasm-host
 COPY --from=build /app/prisma ./prisma
 # The bundled SDK: the compile worker writes its path into prepared manifests (IGNITE_SDK_PATH).
 COPY --from=build /app/sdk/ignite-rs ./sdk/ignite-rs

@@ -8,7 +8,16 @@ import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
 import { localSecrets } from './secrets.mts';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis, withPassword } from './services.mts';
-import { buildSandboxLauncher, buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
+import {
+  buildSandboxLauncher,
+  buildTypeScript,
+  buildWasmHost,
+  generatePrismaClient,
+  lint,
+  runCargoTests,
+  runJest,
+  startPlatform,
+} from './steps.mts';
 import { ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -87,6 +96,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await generatePrismaClient(root);
       await buildTypeScript(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
+      await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
       return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl, RUNNER_INTERNAL_TOKEN: s.runnerToken });
     }
     case 'test': {
@@ -98,6 +108,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await generatePrismaClient(root);
       await buildTypeScript(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
+      await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
       await lint(root);
       // Build caches live outside the clone so CI runs on this machine stay warm; a fresh
       // machine simply starts cold.

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,6 +68,7 @@ describe('compile worker, end to end with cargo', () => {
         buildTimeoutMs: 600_000,
         verifyTimeoutMs: 5000,
         sandbox: 'bwrap',
+        wasmHost: { path: join(repoRoot, 'apps', 'runner', 'dist', 'ignite-wasm-host'), timeoutMs: 120_000 },
       },
       logger,
     );
@@ -238,6 +239,18 @@ describe('compile worker, end to end with cargo', () => {
       const artifact = await blobs.getPath(row.artifactSha256!);
       // A component (layer 1), not a core module.
       expect([...readFileSync(artifact).subarray(0, 8)]).toEqual([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]);
+
+      // Precompiled for the wasm host's engine and stored beside it: the row names the file by its sha256.
+      const hostKey = execFileSync(join(repoRoot, 'apps', 'runner', 'dist', 'ignite-wasm-host'), ['cache-key'], {
+        encoding: 'utf8',
+      }).trim();
+      const precompiled = await prisma.precompiledComponent.findUniqueOrThrow({
+        where: { componentSha256_cacheKey: { componentSha256: row.artifactSha256!, cacheKey: hostKey } },
+      });
+      const cwasm = readFileSync(await blobs.getPath(precompiled.sha256));
+      expect({ size: cwasm.length, magic: [...cwasm.subarray(0, 4)] }).toEqual({ size: precompiled.size, magic: [0x7f, 0x45, 0x4c, 0x46] });
+      expect(await prisma.blob.findUnique({ where: { sha256: precompiled.sha256 } })).toMatchObject({ kind: 'precompiled' });
+      expect(log).toContain(`precompiled for the wasm host's engine ${hostKey} in `);
 
       const port = 20000 + Math.floor(Math.random() * 20000);
       const jco = join(repoRoot, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');

@@ -57,6 +57,15 @@ export const compileWorkerConfigSchema = z.object({
   WASM_TOOLCHAIN: z.enum(['auto', 'prebuilt', 'build-std']).default('auto'),
   /** Where provisioning keeps caches that outlive a checkout (the build-std wasm toolchain); default `~/.cache/ignite`. */
   IGNITE_CACHE_HOME: z.preprocess((value) => (value === '' ? undefined : value), z.string().optional()),
+  /**
+   * The runner's wasm host (`ignite-wasm-host`, built by provisioning into apps/runner/dist): it
+   * precompiles every verified wasm component for its engine, so that the runner's hosts map it at
+   * start instead of compiling it. It must be the very build the runners use (the cache key names
+   * it); a runner whose key differs compiles the component itself.
+   */
+  WASM_HOST_PATH: z.string().default(resolve(__dirname, '..', '..', 'runner', 'dist', 'ignite-wasm-host')),
+  /** How long precompiling one component may take. */
+  WASM_PRECOMPILE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
   /** How long a fresh native artifact may take to answer its readiness probe during verification. */
   VERIFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   ARCHIVE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
       buildTimeoutMs: config.BUILD_TIMEOUT_MS,
       verifyTimeoutMs: config.VERIFY_TIMEOUT_MS,
       sandbox: config.BUILD_SANDBOX,
+      wasmHost: { path: resolve(config.WASM_HOST_PATH), timeoutMs: config.WASM_PRECOMPILE_TIMEOUT_MS },
     },
     logger,
   );

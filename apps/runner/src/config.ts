@@ -117,21 +117,33 @@ export const RunnerConfigSchema = z
     RUNNER_INSTANCE_PORT_MAX: port(29_999),
     /** Most stderr lines per second logged from one instance; the rest are counted and dropped. */
     RUNNER_FUNCTION_LOG_LINES_PER_SECOND: count(1_000),
-    /** wasm: worker threads started ahead of need, so that a new wasm instance does not wait for one. */
-    RUNNER_WASM_SPARE_WORKERS: z.coerce.number().int().min(0).default(1),
     /**
-     * wasm: component instances kept loaded and probed for the next start of their function (the
-     * first invocation of a release announced as published, a scale-out), one per function; 0: none.
+     * wasm: the wasm host (`ignite-wasm-host`, apps/runner/wasm-host, built by provisioning into
+     * apps/runner/dist): one process per wasm release, started like a native program. Missing:
+     * wasm releases are refused (422) with a warning at start.
      */
-    RUNNER_WASM_STANDBY_INSTANCES: z.coerce.number().int().min(0).default(8),
-    /** wasm: a standby instance not taken for this long is dropped. */
-    RUNNER_WASM_STANDBY_IDLE_MS: milliseconds(600_000),
-    /** wasm: JS heap limit of a guest's worker thread in MiB (jco's glue; the guest's linear memory is limited by the app's memory limit). */
-    RUNNER_WASM_WORKER_HEAP_MB: count(64),
+    RUNNER_WASM_HOST: optionalString,
+    /**
+     * wasm: a host's own memory on top of the function's memory limit (the function's limit holds
+     * each request's component instance; the host process as a whole, its runtime and the pool's
+     * resident pages, is held to the limit plus this by its cgroup or the resident-memory watch).
+     */
+    RUNNER_WASM_HOST_MEMORY_MB: count(64),
+    /** wasm: how long compiling a component here may take (when no precompiled file fits this runner's host). */
+    RUNNER_WASM_PRECOMPILE_TIMEOUT_MS: milliseconds(120_000),
+    /**
+     * wasm: a release announced as published gets its host started at once (when the runner has
+     * room), so that its first invocation finds it serving instead of starting it.
+     */
+    RUNNER_WASM_START_ON_PUBLISH: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
     /**
      * Direct connections: a second port where a connection whose first request invokes a native
      * function is handed to an instance of it, which serves the connection itself (no proxy in
-     * the byte path); see apps/runner/src/direct. `false` turns the port off.
+     * the byte path; a wasm function's connections are served through the proxy); see
+     * apps/runner/src/direct. `false` turns the port off.
      */
     RUNNER_DIRECT: z
       .enum(['true', 'false'])

@@ -14,6 +14,20 @@ export interface FunctionLogOptions {
   executionId: () => string | undefined;
   /** Sees every line, including those dropped by the rate limit. */
   observe?: (line: string) => void;
+  /**
+   * Reads where a line comes from, for a program that says it (the wasm host tags each line with
+   * its execution); undefined: the line is the function's stderr as it is.
+   */
+  attribute?: (line: string) => AttributedLine | undefined;
+}
+
+/** A line of a program that tags its lines: which stream, which execution, and the text itself. */
+export interface AttributedLine {
+  stream: string;
+  executionId?: string;
+  text: string;
+  /** The log message (`function log` unless the program speaks of itself). */
+  message?: string;
 }
 
 /**
@@ -77,6 +91,12 @@ export class FunctionLog {
     }
     if (++this.linesInWindow > this.options.maxLinesPerSecond) {
       this.dropped++;
+      return;
+    }
+    const attributed = this.options.attribute?.(text);
+    if (attributed !== undefined) {
+      const { message = 'function log', ...fields } = attributed;
+      this.options.logger.info(fields, message);
       return;
     }
     const executionId = this.options.executionId();

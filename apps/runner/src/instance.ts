@@ -62,8 +62,8 @@ export interface ExitInfo {
  * One running copy of a release. The pool decides which instance serves which invocation and
  * counts what is in flight; an instance only starts, relays exchanges and stops.
  *
- * `native` is a program serving HTTP on its own port; a `wasm` kind (a component instantiated
- * in the runner's process) implements the same interface.
+ * Both kinds are programs serving HTTP (`native/program-instance.ts`): `native` is the function's
+ * own program, `wasm` the wasm host serving the function's component.
  */
 export interface FunctionInstance {
   readonly spec: InstanceSpec;
@@ -81,6 +81,13 @@ export interface FunctionInstance {
   onExit(listener: (info: ExitInfo) => void): void;
   /** Executions in flight on it, for attributing its logs (maintained by the pool). */
   readonly inFlight: Set<string>;
+  /**
+   * Set when the instance answers 504 at the function's time limit itself and keeps serving (the
+   * wasm host): the runner's own timer fires this many ms later, as a backstop for an instance
+   * that did not answer in time (which it then kills). Unset: the runner's timer is the time
+   * limit, and the instance is killed once its other invocations are done.
+   */
+  readonly ownTimeLimitGraceMs?: number;
 }
 
 export interface InstanceKind {

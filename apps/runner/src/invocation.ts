@@ -65,7 +65,7 @@ export class Invocation implements ResponseSink {
     private readonly startedAt: number,
     private readonly at: number,
   ) {
-    this.timer = setTimeout(this.onTimeout, fn.timeoutMs);
+    this.timer = setTimeout(this.onTimeout, fn.timeoutMs + (lease.instance.ownTimeLimitGraceMs ?? 0));
   }
 
   run(request: ProxyRequest): void {

@@ -163,7 +163,10 @@ describe('runner: invocations against real programs', () => {
     // A wasm release whose artifact is not a component (a native program here) is the platform's fault.
     expect({ status: answer.status, body: answer.body }).toEqual({
       status: 500,
-      body: { error: expect.stringContaining("the release's artifact could not be transpiled as a component"), code: 'internal' },
+      body: {
+        error: expect.stringContaining("the release's component could not be compiled for this runner's wasm host"),
+        code: 'internal',
+      },
     });
 
     const bad = await fetch(`${t.url}/v1/invoke/only-org`);

@@ -195,6 +195,20 @@ export class InstancePool {
     if (state !== undefined && fn.generation > state.fn.generation) this.update(state, fn);
   }
 
+  /**
+   * Starts an instance of `fn`'s release now, before any invocation asks for one, when it has none
+   * and the runner has room (a wasm release announced as published: its host is then running when
+   * the first invocation comes). From then on it is an ordinary idle instance: stopped when idle
+   * too long, evicted first when another function needs the room.
+   */
+  prewarm(fn: ResolvedFunction): void {
+    if (this.shuttingDown || fn.release === null || !this.kinds.has(fn.release.target)) return;
+    if (this.live >= this.options.maxInstances) return;
+    const state = this.stateOf(fn);
+    if (state.instances.some((record) => record.state === 'starting' || record.state === 'ready')) return;
+    this.startInstance(state);
+  }
+
   /** Whether an app has instances or waiters here. */
   knows(appId: string): boolean {
     return this.functions.has(appId);

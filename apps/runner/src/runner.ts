@@ -21,7 +21,8 @@ import { InstancePool } from './pool';
 import { ReleaseResolver } from './release-resolver';
 import { InvocationReporter } from './reporter';
 import { RunnerServer } from './server';
-import { WasmKind } from './wasm/wasm-instance';
+import { PrecompiledComponents, precompiledInDatabase, precompileLimits } from './wasm/precompiled';
+import { DEFAULT_WASM_HOST, WasmKind } from './wasm/wasm-instance';
 
 export interface RunnerOptions {
   logger: Logger;
@@ -41,7 +42,8 @@ export class Runner {
   private readonly subscriber: Redis;
   private readonly memory: MemoryWatcher;
   private readonly native: NativeKind;
-  private readonly wasm: WasmKind;
+  /** Null when the wasm host is not built (wasm releases are refused). */
+  private readonly wasm: WasmKind | null;
   private readonly spawner: Spawner;
   /** The sandboxes programs start in (`RUNNER_SANDBOX=namespaces`). */
   private readonly sandbox: SandboxOptions | null;
@@ -118,9 +120,8 @@ export class Runner {
       join(dataDir, 'runner', 'bin'),
       this.sandbox === null,
     );
-    const native = new NativeKind({
+    const programs = {
       spawner: this.spawner,
-      artifacts,
       ports: new PortAllocator(config.RUNNER_INSTANCE_PORT_MIN, config.RUNNER_INSTANCE_PORT_MAX),
       memory: this.memory,
       logger,
@@ -131,7 +132,6 @@ export class Runner {
       stopGraceMs: config.RUNNER_STOP_GRACE_MS,
       maxInFlight: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
       logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
-      directIdleMs: config.RUNNER_DIRECT_IDLE_MS,
       sandbox:
         this.sandbox === null
           ? null
@@ -141,23 +141,38 @@ export class Runner {
               openFiles: config.RUNNER_SANDBOX_OPEN_FILES,
               scratchMb: config.RUNNER_SANDBOX_SCRATCH_MB,
             },
-    });
+    };
+    const native = new NativeKind({ ...programs, artifacts, directIdleMs: config.RUNNER_DIRECT_IDLE_MS });
     this.native = native;
-    this.wasm = new WasmKind({
-      artifacts,
-      logger,
-      cacheDir: join(dataDir, 'runner', 'wasm'),
-      instancesDir: join(dataDir, 'runner', 'instances'),
-      startTimeoutMs: config.RUNNER_START_TIMEOUT_MS,
-      stopGraceMs: config.RUNNER_STOP_GRACE_MS,
-      logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
-      spareWorkers: config.RUNNER_WASM_SPARE_WORKERS,
-      standbyInstances: config.RUNNER_WASM_STANDBY_INSTANCES,
-      standbyIdleMs: config.RUNNER_WASM_STANDBY_IDLE_MS,
-      workerHeapMb: config.RUNNER_WASM_WORKER_HEAP_MB,
-    });
+    const wasmHost = config.RUNNER_WASM_HOST ?? DEFAULT_WASM_HOST;
+    if (existsSync(wasmHost)) {
+      this.wasm = new WasmKind({
+        ...programs,
+        host: wasmHost,
+        hostMemoryMb: config.RUNNER_WASM_HOST_MEMORY_MB,
+        precompiled: new PrecompiledComponents({
+          host: wasmHost,
+          artifacts,
+          lookup: precompiledInDatabase(this.prisma),
+          spawner: this.spawner,
+          sandbox:
+            this.sandbox === null
+              ? null
+              : precompileLimits(config.RUNNER_SANDBOX_SCRATCH_MB, config.RUNNER_SANDBOX_PROCESSES, config.RUNNER_SANDBOX_OPEN_FILES),
+          dir: join(dataDir, 'runner', 'wasm'),
+          timeoutMs: config.RUNNER_WASM_PRECOMPILE_TIMEOUT_MS,
+          logger,
+        }),
+      });
+    } else {
+      this.wasm = null;
+      logger.warn(
+        { wasmHost, fix: 'npm start builds it, or: cargo build --release --manifest-path apps/runner/wasm-host/Cargo.toml' },
+        'the wasm host is not built: wasm releases are refused',
+      );
+    }
     pool = new InstancePool({
-      kinds: [native, this.wasm],
+      kinds: this.wasm === null ? [native] : [native, this.wasm],
       maxInstancesPerFunction: config.RUNNER_MAX_INSTANCES_PER_FUNCTION,
       maxInstances: config.RUNNER_MAX_INSTANCES,
       maxInFlightPerInstance: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
@@ -178,10 +193,11 @@ export class Runner {
       defaultMemoryMb: config.RUNNER_MEMORY_LIMIT_MB,
     });
     // A new active release: resolve it now, so the old instances drain before the next invocation;
-    // a wasm release is also prepared (transpiled, compiled, a standby instance loaded) so that its
-    // first invocation only runs the handler, even on a runner that never served the app; a native
-    // release's artifact is verified, so that its first invocation starts the program at once (and
-    // a corrupt or missing artifact is found now, not by a caller).
+    // a wasm release's precompiled component is made ready (fetched and verified, or compiled here)
+    // and its host started (RUNNER_WASM_START_ON_PUBLISH), even on a runner that never served the
+    // app, so that its first invocation finds it serving; a native release's artifact is verified,
+    // so that its first invocation starts the program at once (and a corrupt or missing artifact is
+    // found now, not by a caller).
     this.resolver.onActivated((event) => {
       const slash = event.functionId.indexOf('/');
       if (slash <= 0) return;
@@ -192,7 +208,15 @@ export class Runner {
           if (fn === null) return;
           if (known) this.pool.refresh(fn);
           if (fn.release?.id !== event.releaseId) return;
-          const prepared = fn.release.target === 'wasm' ? this.wasm.prepare(fn) : artifacts.executable(fn.release.artifactSha256);
+          const wasm = this.wasm;
+          const prepared =
+            fn.release.target === 'native'
+              ? artifacts.executable(fn.release.artifactSha256)
+              : wasm === null
+                ? Promise.resolve()
+                : wasm.prepare(fn).then(() => {
+                    if (config.RUNNER_WASM_START_ON_PUBLISH) this.pool.prewarm(fn);
+                  });
           prepared.catch((error: unknown) =>
             logger.warn({ err: error, functionId: fn.functionId, target: fn.release?.target }, 'could not prepare the new release'),
           );
@@ -276,7 +300,7 @@ export class Runner {
     await this.pool.shutdown(this.config.RUNNER_STOP_GRACE_MS + 1_000);
     if (directClosed !== undefined) await Promise.race([directClosed, delay(2_000)]);
     await this.native.settled();
-    await this.wasm.close();
+    await this.wasm?.settled();
     await this.spawner.close();
     if (this.sandbox !== null) releaseSandboxes(this.sandbox);
     this.memory.close();

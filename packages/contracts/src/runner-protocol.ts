@@ -88,3 +88,28 @@ export const programEnv = {
   /** An inherited listening socket to serve on instead of `PORT` (a sandboxed program: a unix socket, no network). */
   listenFd: 'IGNITE_LISTEN_FD',
 } as const;
+
+/**
+ * Environment the runner gives the wasm host (`ignite-wasm-host serve`, apps/runner/wasm-host);
+ * every other variable is the guest's (`ctx.env()`), so none of these may come from an app's env.
+ */
+export const wasmHostEnv = {
+  listenFd: 'IGNITE_LISTEN_FD',
+  /** `host:port` to bind instead (a host outside a sandbox). */
+  listenAddr: 'IGNITE_HOST_LISTEN_ADDR',
+  readyFd: 'IGNITE_READY_FD',
+  /** The precompiled component: a path, or a descriptor the sandbox passed. */
+  component: 'IGNITE_COMPONENT',
+  componentFd: 'IGNITE_COMPONENT_FD',
+  timeLimitMs: 'IGNITE_TIME_LIMIT_MS',
+  memoryLimitMb: 'IGNITE_MEMORY_LIMIT_MB',
+  functionId: 'IGNITE_FUNCTION_ID',
+  release: 'IGNITE_RELEASE',
+  tempDir: 'IGNITE_TEMP_DIR',
+  shutdownTimeoutMs: 'IGNITE_SHUTDOWN_TIMEOUT_MS',
+  /** Component instances alive at once (requests in flight), the pool the host reserves. */
+  maxInstances: 'IGNITE_HOST_MAX_INSTANCES',
+} as const;
+
+/** The prefix of the wasm host's own tunables (never the guest's). */
+export const WASM_HOST_PREFIX = 'IGNITE_HOST_';

@@ -1,3 +1,4 @@
 export * from './environment';
 export * from './function-sources';
 export * from './wait';
+export * from './wasm-component';

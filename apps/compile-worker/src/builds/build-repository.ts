@@ -124,6 +124,22 @@ export class BuildRepository {
     await this.prisma.blob.upsert({ where: { sha256 }, create: { sha256, size, kind: 'artifact' }, update: {} });
   }
 
+  /**
+   * A component's precompiled form for one engine configuration, stored as blob `sha256`: the
+   * runner loads it only when its bytes hash to this. A second build of the same component (same
+   * sha256) replaces the row (Cranelift's output is deterministic, so it is the same file anyway).
+   */
+  async recordPrecompiled(componentSha256: string, cacheKey: string, sha256: string, size: number): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.blob.upsert({ where: { sha256 }, create: { sha256, size, kind: 'precompiled' }, update: {} }),
+      this.prisma.precompiledComponent.upsert({
+        where: { componentSha256_cacheKey: { componentSha256, cacheKey } },
+        create: { componentSha256, cacheKey, sha256, size },
+        update: { sha256, size },
+      }),
+    ]);
+  }
+
   private async publish(buildId: string, event: BuildEvent): Promise<void> {
     await this.redis.publish(channels.buildEvents(this.prefix, buildId), JSON.stringify(event)).catch(() => undefined);
   }

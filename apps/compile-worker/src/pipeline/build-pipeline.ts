@@ -7,6 +7,7 @@ import type { BuildRepository } from '../builds/build-repository';
 import { type BuildExecutor, BuildFailure } from '../executors/build-executor';
 import { ManifestError, prepareProject } from '../manifest';
 import { BuildLog } from './build-log';
+import { precompileComponent } from './precompile-component';
 import { assertNativeExecutable, verifyNativeStarts, verifyWasmComponent } from './verify-artifact';
 
 export interface BuildPipelineOptions {
@@ -16,13 +17,16 @@ export interface BuildPipelineOptions {
   buildTimeoutMs: number;
   verifyTimeoutMs: number;
   sandbox: 'bwrap' | 'none';
+  /** The wasm host (`ignite-wasm-host`) that precompiles components, and how long it may take. */
+  wasmHost: { path: string; timeoutMs: number };
 }
 
 export type PipelineResult = 'succeeded' | 'failed' | 'canceled' | 'skipped' | 'superseded';
 
 /**
  * One build, from the draft's archive to a verified artifact in the blob store:
- * unpack → prepare the manifest → build → verify → store. Failures of the user's project end the
+ * unpack → prepare the manifest → build → verify → store (a wasm component also precompiled for
+ * the wasm host's engine, stored beside it). Failures of the user's project end the
  * build with a reason; failures of the platform (database, store) throw, so BullMQ retries the job.
  */
 export class BuildPipeline {
@@ -43,7 +47,10 @@ export class BuildPipeline {
     const build = claim.claimed;
     const log = new BuildLog(build.logLines, (lines) => this.builds.appendLogs(build.id, lines));
     const workDir = join(this.options.buildsDir, build.id);
+    const precompileDir = join(this.options.buildsDir, `${build.id}.precompiled`);
     const timings: { unpackMs?: number; buildMs?: number; verifyMs?: number } = {};
+    /** A wasm component's precompiled form, stored once the component is. */
+    let precompiled: { path: string; cacheKey: string; ms: number } | null = null;
     try {
       if (build.attempt > 1) log.line('system', `attempt ${build.attempt}: the previous worker stopped before finishing`);
       await rm(workDir, { recursive: true, force: true });
@@ -82,6 +89,19 @@ export class BuildPipeline {
       if (build.target === 'wasm') {
         const world = await verifyWasmComponent(outputPath, { timeoutMs: this.options.verifyTimeoutMs });
         log.line('system', `component: exports ${world.exports.join(', ')}; imports ${world.imports.join(', ')}`);
+        // Part of verifying: a component Wasmtime refuses is no release. Sandboxed where the build was.
+        const precompileStarted = Date.now();
+        // Not in the build's directory: that is the build sandbox's uid's, and nothing of the build
+        // may put a file (or a link) where the platform's file goes.
+        await rm(precompileDir, { recursive: true, force: true });
+        await mkdir(precompileDir, { mode: 0o700 });
+        const path = join(precompileDir, 'component.cwasm');
+        const { cacheKey } = await precompileComponent(outputPath, path, {
+          host: this.options.wasmHost.path,
+          timeoutMs: this.options.wasmHost.timeoutMs,
+          sandbox: this.executor.startCheckHere ? this.options.sandbox : 'none',
+        });
+        precompiled = { path, cacheKey, ms: Date.now() - precompileStarted };
       } else {
         await assertNativeExecutable(outputPath);
         if (this.executor.startCheckHere) {
@@ -93,6 +113,14 @@ export class BuildPipeline {
       const stored = await this.blobs.put({ path: outputPath });
       await this.builds.recordArtifactBlob(stored.sha256, stored.size);
       log.line('system', `artifact ${stored.sha256} (${stored.size} bytes) verified and stored`);
+      if (precompiled !== null) {
+        const compiled = await this.blobs.put({ path: precompiled.path });
+        await this.builds.recordPrecompiled(stored.sha256, precompiled.cacheKey, compiled.sha256, compiled.size);
+        log.line(
+          'system',
+          `precompiled for the wasm host's engine ${precompiled.cacheKey} in ${precompiled.ms} ms: ${compiled.sha256} (${compiled.size} bytes), stored`,
+        );
+      }
       await log.close();
       const finished = await this.builds.finish(build, 'succeeded', {
         ...timings,
@@ -117,6 +145,7 @@ export class BuildPipeline {
     } finally {
       await log.close();
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      await rm(precompileDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }

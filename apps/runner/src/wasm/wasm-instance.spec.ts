@@ -1,362 +1,328 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import type { IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FilesystemBlobStore } from '@ignite/blob-store';
-import pino from 'pino';
-import { ArtifactCache } from '../artifacts';
-import { InvocationError } from '../errors';
-import type { ExitInfo, FlowControl, FunctionInstance, ProxyRequest } from '../instance';
-import type { ResolvedFunction } from '../release-resolver';
-import { buildComponent } from './testing/build-component';
-import { WasmKind } from './wasm-instance';
+import { channels } from '@ignite/contracts';
+import type { PrismaClient } from '@ignite/database';
+import { createRedis } from '@ignite/service-kit';
+import { buildComponent, repoRoot, testRedisUrl, waitFor } from '@ignite/testing';
+import { buildFixtures } from '../testing/fixtures';
+import {
+  addRelease,
+  cleanup,
+  invoke,
+  isAlive,
+  reportsOf,
+  type SeededFunction,
+  seedFunction,
+  startRunner,
+  type TestRunner,
+  testPrisma,
+} from '../testing/harness';
 
-// Real components built with the wasm toolchain (cached across runs), run in real worker threads.
+// Real components (built with the wasm toolchain, cached across runs) served by the real wasm host
+// (apps/runner/dist/ignite-wasm-host), each host in a real sandbox, through the whole runner.
 jest.setTimeout(600_000);
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  /** When each chunk arrived (ms since the exchange started) and its text. */
-  chunks: { at: number; text: string }[];
-  json: () => Record<string, unknown>;
-}
+const HOST = join(repoRoot, 'apps', 'runner', 'dist', 'ignite-wasm-host');
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-interface LogRecord {
-  msg: string;
-  [field: string]: unknown;
-}
+describe('runner: wasm releases served by the wasm host', () => {
+  let prisma: PrismaClient;
+  let t: TestRunner;
+  const seeded: SeededFunction[] = [];
+  let components: { hello: string; semantics: string };
+  let hostKey: string;
+  let hello: SeededFunction;
+  let semantics: SeededFunction;
+  let spinner: SeededFunction;
 
-let dataDir: string;
-let kind: WasmKind;
-let store: FilesystemBlobStore;
-const logs: LogRecord[] = [];
-let helloSha = '';
-let semanticsSha = '';
-let syncSha = '';
-let executions = 0;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'ignite-wasm-'));
-  store = new FilesystemBlobStore(join(dataDir, 'blobs'));
-  helloSha = (await store.put({ path: buildComponent('rust-hello') })).sha256;
-  semanticsSha = (await store.put({ path: buildComponent('handler-semantics') })).sha256;
-  syncSha = (await store.put({ path: buildComponent('sync-handler') })).sha256;
-  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as LogRecord) });
-  kind = new WasmKind({
-    artifacts: new ArtifactCache(store, join(dataDir, 'runner', 'bin')),
-    logger,
-    cacheDir: join(dataDir, 'runner', 'wasm'),
-    instancesDir: join(dataDir, 'runner', 'instances'),
-    startTimeoutMs: 20_000,
-    stopGraceMs: 2_000,
-    logLinesPerSecond: 1000,
-  });
-});
-
-afterAll(async () => {
-  await kind?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-function resolved(sha256: string, overrides: Partial<ResolvedFunction> = {}): ResolvedFunction {
-  return {
-    functionId: 'acme/fn',
-    appId: 'app-1',
-    release: { id: 'release-1', number: 1, target: 'wasm', artifactSha256: sha256 },
-    env: { GREETING: 'hello', IGNITE_SECRET: 'platform only' },
-    timeoutMs: 5_000,
-    memoryMb: 128,
-    configKey: 'k',
-    generation: 1,
-    ...overrides,
+  const seed = async (options: Parameters<typeof seedFunction>[2]) => {
+    const fn = await seedFunction(prisma, t.store, { target: 'wasm', ...options });
+    seeded.push(fn);
+    return fn;
   };
-}
+  /** The pids of the hosts started for a function, in order. */
+  const hostPids = (fn: SeededFunction) =>
+    t.logs.filter((record) => record.msg === 'instance ready' && record.functionId === fn.functionId).map((record) => record.pid as number);
+  const logsOf = (executionId: string | null) => t.logs.filter((record) => record.executionId === executionId);
 
-async function started(sha256: string, overrides: Partial<ResolvedFunction> = {}): Promise<FunctionInstance> {
-  const fn = resolved(sha256, overrides);
-  const instance = kind.create({ id: `instance-${Math.random().toString(36).slice(2)}`, fn, release: fn.release! });
-  await instance.start();
-  return instance;
-}
+  beforeAll(async () => {
+    components = { hello: buildComponent('rust-hello'), semantics: buildComponent('handler-semantics') };
+    hostKey = execFileSync(HOST, ['cache-key'], { encoding: 'utf8' }).trim();
+    prisma = testPrisma();
+    t = await startRunner();
+    hello = await seed({ program: components.hello, app: 'hello' });
+    semantics = await seed({ program: components.semantics, env: { GREETING: 'hi', IGNITE_HOST_MAX_INSTANCES: '100000' } });
+    spinner = await seed({ program: components.semantics, timeoutMs: 1000, memoryMb: 48 });
+  }, 900_000);
 
-function exchange(
-  instance: FunctionInstance,
-  body: unknown,
-  options: { path?: string; headers?: string[]; method?: string; raw?: Buffer; onChunk?: (text: string) => void } = {},
-): { answer: Promise<Answer>; abort: (reason: Error) => void; flow: () => FlowControl | null } {
-  const executionId = `exec-${++executions}`;
-  const request: ProxyRequest = {
-    method: options.method ?? 'POST',
-    path: options.path ?? '/',
-    headers: [...(options.headers ?? []), 'x-ignite-execution-id', executionId, 'x-ignite-function-id', 'acme/fn'],
-    body: options.raw ?? (body === undefined ? null : Buffer.from(JSON.stringify(body))),
-    executionId,
-  };
-  let flow: FlowControl | null = null;
-  const startedAt = performance.now();
-  let abort: (reason: Error) => void = () => {};
-  const answer = new Promise<Answer>((resolve, reject) => {
-    let status = 0;
-    let headers: IncomingHttpHeaders = {};
-    const chunks: { at: number; text: string }[] = [];
-    const parts: Buffer[] = [];
-    const handle = instance.exchange(request, {
-      start(s, h, f) {
-        status = s;
-        headers = h;
-        flow = f;
-      },
-      data(chunk) {
-        parts.push(Buffer.from(chunk));
-        chunks.push({ at: performance.now() - startedAt, text: chunk.toString() });
-        options.onChunk?.(chunk.toString());
-        return true;
-      },
-      end() {
-        const body = Buffer.concat(parts);
-        resolve({ status, headers, body, chunks, json: () => JSON.parse(body.toString()) as Record<string, unknown> });
-      },
-      error: reject,
-    });
-    abort = handle.abort;
-  });
-  return { answer, abort: (reason) => abort(reason), flow: () => flow };
-}
-
-const call = (instance: FunctionInstance, body: unknown, options?: Parameters<typeof exchange>[2]) =>
-  exchange(instance, body, options).answer;
-
-function exitOf(instance: FunctionInstance): Promise<ExitInfo> {
-  return new Promise((resolve) => instance.onExit(resolve));
-}
-
-describe('wasm instances', () => {
-  it('runs rust-hello, the same source as native, with the contract JSON', async () => {
-    const instance = await started(helloSha);
-    const answer = await call(instance, { message: 'hi there' });
-    expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toBe('application/json');
-    expect(answer.headers['x-ignite-execution-id']).toBe(`exec-${executions}`);
-    expect(answer.json()).toEqual({ message: 'hi there', execution_id: `exec-${executions}`, function_id: 'acme/fn' });
-    expect(Number(answer.headers['content-length'])).toBe(answer.body.length);
-
-    const defaults = await call(instance, undefined);
-    expect(defaults.json().message).toBe('Hello from Rust!');
-    const exit = exitOf(instance);
-    instance.stop();
-    expect((await exit).cause).toBe('stopped');
-  });
-
-  it('keeps one component instance warm across invocations, with the request as the handler sees it', async () => {
-    const instance = await started(semanticsSha);
-    const first = await call(instance, { action: 'echo', n: 1 }, { path: '/orders/42?name=a%20b&x=1', headers: ['X-Test-Header', 'yes'] });
-    expect(first.status).toBe(200);
-    expect(first.json()).toMatchObject({
-      method: 'POST',
-      path: '/orders/42',
-      query: 'name=a%20b&x=1',
-      name: 'a b',
-      header: 'yes',
-      body: { action: 'echo', n: 1 },
-      function_id: 'acme/fn',
-      served: 1,
-    });
-    const second = await call(instance, { action: 'echo' }, { method: 'PUT' });
-    expect(second.json()).toMatchObject({ method: 'PUT', served: 2 });
-
-    const notJson = await call(instance, undefined, { raw: Buffer.from('not json') });
-    expect(notJson.status).toBe(400);
-    expect(notJson.json().error).toMatch(/request body is not valid JSON/);
-
-    const created = await call(instance, { action: 'response' });
-    expect(created.status).toBe(201);
-    expect(created.headers['x-custom']).toBe('yes');
-    expect(created.json()).toEqual({ created: true });
-
-    const big = await call(instance, { action: 'big', kib: 2048 });
-    expect(big.status).toBe(200);
-    expect((big.json().data as string).length).toBe(2048 * 1024);
-    instance.kill('test over');
-  });
-
-  it('answers Err with 500 {error} and keeps serving; a panic with 500 {error} and a fresh component instance', async () => {
-    const instance = await started(semanticsSha);
-    await call(instance, { action: 'echo' });
-    const failed = await call(instance, { action: 'err', message: 'boom' });
-    expect(failed.status).toBe(500);
-    expect(failed.json()).toEqual({ error: 'boom' });
-    expect((await call(instance, { action: 'echo' })).json().served).toBe(3);
-
-    const panicked = await call(instance, { action: 'panic', message: 'kaboom' });
-    expect(panicked.status).toBe(500);
-    expect(panicked.json()).toEqual({ error: 'kaboom' });
-    expect(panicked.headers['x-ignite-execution-id']).toBe(`exec-${executions}`);
-    // The trapped instance is never used again: the counter starts over in a fresh one.
-    expect((await call(instance, { action: 'echo' })).json().served).toBe(1);
-    expect(logs.some((record) => record.msg === 'the component trapped')).toBe(true);
-    expect(logs.some((record) => record.msg === 'function log' && String(record.text).includes('panicked: kaboom'))).toBe(true);
-    instance.kill('test over');
-  });
-
-  it('streams chunks as the handler writes them, then its result (or error) as the last line', async () => {
-    const instance = await started(semanticsSha);
-    const streamed = await call(instance, { action: 'stream', pause_ms: 300 });
-    expect(streamed.status).toBe(200);
-    expect(streamed.headers['content-type']).toBe('application/x-ndjson');
-    expect(streamed.headers['content-length']).toBeUndefined();
-    expect(streamed.body.toString()).toBe('{"chunk":1}\n{"chunk":2}\n{"done":true}\n');
-    const first = streamed.chunks.find((chunk) => chunk.text.includes('"chunk":1'))!;
-    const second = streamed.chunks.find((chunk) => chunk.text.includes('"chunk":2'))!;
-    expect(second.at - first.at).toBeGreaterThanOrEqual(250);
-
-    const failed = await call(instance, { action: 'stream', end: 'err' });
-    expect(failed.body.toString()).toBe('{"chunk":1}\n{"chunk":2}\n{"error":"failed after streaming"}\n');
-    const panicked = await call(instance, { action: 'stream', end: 'panic' });
-    expect(panicked.status).toBe(200);
-    expect(panicked.body.toString()).toBe('{"chunk":1}\n{"chunk":2}\n{"error":"panicked after streaming"}\n');
-    expect((await call(instance, { action: 'echo' })).status).toBe(200);
-    instance.kill('test over');
-  });
-
-  it('gives the function its environment (without the platform variables) and a scratch directory', async () => {
-    const instance = await started(semanticsSha);
-    const env = await call(instance, { action: 'env', name: 'GREETING' });
-    expect(env.json().value).toBe('hello');
-    expect(env.json().names).toContain('GREETING');
-    expect((env.json().names as string[]).filter((name) => name.startsWith('IGNITE_'))).toEqual([]);
-
-    const temp = await call(instance, { action: 'temp' });
-    expect(temp.status).toBe(200);
-    expect(temp.json()).toMatchObject({ content: 'scratch data', files: ['a.txt'] });
-    expect(temp.json().path).toMatch(/^\/tmp\/ignite-[0-9a-f]+\/\d+\/a\.txt$/);
-    expect(temp.json().bad_name).toMatch(/invalid file name/);
-    // The invocation's directory is gone once it has answered; the guest's root stays, empty.
-    const scratch = join(dataDir, 'runner', 'instances');
-    const roots: string[] = [];
-    for (const guestDir of await readdir(scratch)) {
-      for (const root of await readdir(join(scratch, guestDir)).catch(() => [])) roots.push(join(scratch, guestDir, root));
+  afterAll(async () => {
+    await t?.stop();
+    if (prisma) {
+      await cleanup(prisma, seeded);
+      await prisma.$disconnect();
     }
-    expect(roots).toHaveLength(1);
-    expect(await readdir(roots[0]!)).toEqual([]);
-    instance.kill('test over');
   });
 
-  it('runs a synchronous handler (from a src/main.rs): blocking, streaming, failing and panicking', async () => {
-    const instance = await started(syncSha);
-    const slept = await call(instance, { action: 'sleep', ms: 50 });
-    expect(slept.json()).toEqual({ slept: 50 });
-    const streamed = await call(instance, { action: 'stream' });
-    expect(streamed.headers['content-type']).toBe('application/x-ndjson');
-    expect(streamed.body.toString()).toBe('{"chunk":1}\n{"chunk":2}\n{"done":true}\n');
-    expect((await call(instance, { action: 'err' })).json()).toEqual({ error: 'sync failure' });
-    const panicked = await call(instance, { action: 'panic' });
-    expect({ status: panicked.status, body: panicked.json() }).toEqual({ status: 500, body: { error: 'sync panic' } });
-    expect((await call(instance, { action: 'sleep', ms: 1 })).status).toBe(200);
-    // The documented difference: on the component's only thread, `Handle::current().block_on`
-    // cannot drive tokio's timers (a current-thread runtime limitation), so it panics.
-    const blockOn = await call(instance, { action: 'check' });
-    expect({ status: blockOn.status, body: blockOn.json() }).toEqual({ status: 500, body: { error: 'condvar wait not supported' } });
-    instance.kill('test over');
-  });
+  it('answers 200 with the contract JSON from a host in a sandbox, a fresh component instance per request', async () => {
+    const first = await invoke(t.url, hello, { message: 'hi there' });
+    expect(first.status).toBe(200);
+    const executionId = first.headers.get('x-ignite-execution-id');
+    expect(executionId).toMatch(UUID_V7);
+    expect(first.body).toEqual({ message: 'hi there', execution_id: executionId, function_id: hello.functionId });
+    expect(first.headers.get('x-ignite-cold')).toBe('true');
+    expect(first.headers.get('x-ignite-release')).toBe('1');
+    const [pid] = hostPids(hello);
+    expect(isAlive(pid!)).toBe(true);
+    // The sandboxed host runs as its own user, not the runner's.
+    expect(execFileSync('ps', ['-o', 'uid=', '-p', String(pid)], { encoding: 'utf8' }).trim()).not.toBe(String(process.getuid?.()));
 
-  it('runs the guest off the main thread: a guest that never yields is abandoned and replaced', async () => {
-    const instance = await started(semanticsSha);
-    const spinning = exchange(instance, { action: 'spin' });
-    const outcome = spinning.answer.then(
-      () => 'answered',
-      () => 'failed',
+    // Statics do not outlive a request: the handler's counter is 1 every time, in one host.
+    // (Fewer at once than an instance's in-flight cap, 16: more would start a second host.)
+    const served = await Promise.all(Array.from({ length: 12 }, () => invoke(t.url, semantics, { action: 'echo' })));
+    expect(served.map((answer) => [answer.status, (answer.body as { served: number }).served])).toEqual(
+      Array.from({ length: 12 }, () => [200, 1]),
     );
-    // The runner's event loop keeps turning while the guest spins.
-    const ticks = await new Promise<number>((resolve) => {
-      let count = 0;
-      const timer = setInterval(() => {
-        if (++count === 10) {
-          clearInterval(timer);
-          resolve(count);
-        }
-      }, 20);
+    expect(hostPids(semantics)).toHaveLength(1);
+  });
+
+  it('puts the guest’s lines in the function’s log with their execution ids, and reports the invocations', async () => {
+    const answers = await Promise.all([1, 2, 3].map(() => invoke(t.url, semantics, { action: 'echo' })));
+    const ids = answers.map((answer) => answer.headers.get('x-ignite-execution-id'));
+    await waitFor(() => (ids.every((id) => logsOf(id).length > 0) ? true : undefined));
+    for (const id of ids) {
+      expect(logsOf(id)).toContainEqual(
+        expect.objectContaining({ msg: 'function log', stream: 'stderr', functionId: semantics.functionId, text: `action echo in ${id}` }),
+      );
+    }
+    // The host's own lines are the runner's, not a function's.
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({ msg: 'wasm host', text: expect.stringMatching(/^serving .* \(engine wasmtime-/) }),
+    );
+    const reports = await reportsOf(t.prefix, ids);
+    for (const id of ids) expect(reports.get(id!)).toMatchObject({ appId: semantics.appId, statusCode: 200, error: null });
+  });
+
+  it('answers Err and a panic with 500 {"error"}, then serves the next request', async () => {
+    const failed = await invoke(t.url, semantics, { action: 'err', message: 'order not paid' });
+    expect({ status: failed.status, body: failed.body }).toEqual({ status: 500, body: { error: 'order not paid' } });
+    const panicked = await invoke(t.url, semantics, { action: 'panic', message: 'kaboom' });
+    expect({ status: panicked.status, body: panicked.body }).toEqual({ status: 500, body: { error: 'kaboom' } });
+    const id = panicked.headers.get('x-ignite-execution-id');
+    await waitFor(() => (logsOf(id).some((record) => String(record.text).includes('kaboom')) ? true : undefined));
+    const next = await invoke(t.url, semantics, { action: 'echo' });
+    expect({ status: next.status, served: (next.body as { served: number }).served }).toEqual({ status: 200, served: 1 });
+    expect(hostPids(semantics)).toHaveLength(1);
+  });
+
+  it('gives the guest its app env (never the host’s settings) and a scratch store removed after each request', async () => {
+    const env = await invoke(t.url, semantics, { action: 'env', name: 'GREETING' });
+    expect(env.status).toBe(200);
+    expect((env.body as { value: string }).value).toBe('hi');
+    const names = (env.body as { names: string[] }).names;
+    expect(names).toContain('GREETING');
+    expect(names.filter((name) => name.startsWith('IGNITE_') || /^(DATABASE_URL|REDIS_URL|RUNNER_)/.test(name))).toEqual([]);
+    const temp = await invoke(t.url, semantics, { action: 'temp' });
+    expect(temp.body).toMatchObject({ content: 'scratch data', files: ['a.txt'], bad_name: expect.stringContaining('escape') });
+  });
+
+  it('streams the chunks as the handler writes them', async () => {
+    const answer = await invoke(t.url, semantics, { action: 'stream' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(answer.text).toBe('{"chunk":1}\n{"chunk":2}\n{"done":true}\n');
+  });
+
+  it('answers 504 at the limit while the same host answers other requests and another host answers too; the host lives on', async () => {
+    const started = performance.now();
+    const spinning = invoke(t.url, spinner, { action: 'spin' });
+    const sleeping = invoke(t.url, spinner, { action: 'sleep', ms: 60_000 });
+    // One host per release: a second request to the spinning function is served beside the
+    // spinning one, in the same host, and another wasm function's own host answers.
+    await waitFor(() => (hostPids(spinner).length === 1 ? true : undefined));
+    const meanwhile = await Promise.all([invoke(t.url, spinner, { action: 'echo' }), invoke(t.url, semantics, { action: 'echo' })]);
+    expect(meanwhile.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(performance.now() - started).toBeLessThan(1000);
+    const timeout = { error: 'the function did not finish within its time limit of 1000 ms', code: 'function_timeout' };
+    for (const answer of await Promise.all([spinning, sleeping]))
+      expect({ status: answer.status, body: answer.body }).toEqual({ status: 504, body: timeout });
+    expect((await invoke(t.url, spinner, { action: 'echo' })).status).toBe(200);
+    // The host answered the 504s itself: it was not killed (one host, still alive).
+    expect(hostPids(spinner)).toHaveLength(1);
+    expect(isAlive(hostPids(spinner)[0]!)).toBe(true);
+    expect(t.logs.filter((record) => record.msg === 'instance exited' && record.functionId === spinner.functionId)).toEqual([]);
+  });
+
+  it('stops a guest at its memory limit with the memory JSON and serves the next request', async () => {
+    const grown = await invoke(t.url, spinner, { action: 'grow' });
+    expect({ status: grown.status, body: grown.body }).toEqual({
+      status: 500,
+      body: { error: 'the function exceeded its memory limit of 48 MiB and was stopped', code: 'function_error' },
     });
-    expect(ticks).toBe(10);
-    spinning.abort(new Error('the invocation ran past its time limit'));
-    const next = await call(instance, { action: 'echo' });
-    expect(next.status).toBe(200);
-    expect(next.json().served).toBe(1);
-    expect(await Promise.race([outcome, new Promise((resolve) => setTimeout(() => resolve('silent'), 200))])).toBe('silent');
-    const exit = exitOf(instance);
-    instance.kill('an invocation ran past its time limit');
-    expect(await exit).toMatchObject({ cause: 'killed', reason: 'an invocation ran past its time limit' });
+    expect((await invoke(t.url, spinner, { action: 'echo' })).status).toBe(200);
+    expect(hostPids(spinner)).toHaveLength(1);
   });
 
-  it('stops a guest at its memory limit with a JSON error, and serves the next invocation', async () => {
-    const instance = await started(semanticsSha, { memoryMb: 48 });
-    const grown = await call(instance, { action: 'grow' });
-    expect(grown.status).toBe(500);
-    expect(grown.json()).toEqual({ error: 'the function exceeded its memory limit of 48 MiB and was stopped', code: 'function_error' });
-    expect((await call(instance, { action: 'echo' })).status).toBe(200);
-    instance.kill('test over');
-  });
-
-  it('refuses to start a component whose memory at start is over the limit, and a release that is not a component', async () => {
-    const fn = resolved(semanticsSha, { memoryMb: 1 });
-    const tooSmall = kind.create({ id: 'tiny', fn, release: fn.release! });
-    await expect(tooSmall.start()).rejects.toThrow(/needs \d+ MiB of memory at start, more than its limit of 1 MiB/);
-
-    const notComponent = await store.put(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
-    const bad = resolved(notComponent.sha256);
-    const instance = kind.create({ id: 'bad', fn: bad, release: bad.release! });
-    const failure = await instance.start().catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(InvocationError);
-    expect((failure as InvocationError).message).toMatch(/could not be transpiled as a component/);
-  });
-
-  it('pauses the guest while the caller is slow and resumes it', async () => {
-    const instance = await started(semanticsSha);
-    let pausedAt = 0;
-    let flowControl: FlowControl | null = null;
-    const streaming = exchange(
-      instance,
-      { action: 'stream', pause_ms: 100 },
-      {
-        onChunk: (text) => {
-          if (text.includes('"chunk":1') && flowControl !== null) {
-            flowControl.pause();
-            pausedAt = performance.now();
-            setTimeout(() => flowControl?.resume(), 300);
-          }
-        },
-      },
+  it('starts a new host when the host process dies, failing only what was in flight', async () => {
+    const [pid] = hostPids(hello);
+    const exited = waitFor(() =>
+      t.logs.some((record) => record.msg === 'instance exited' && record.functionId === hello.functionId) ? true : undefined,
     );
-    flowControl = { pause: () => streaming.flow()?.pause(), resume: () => streaming.flow()?.resume() };
-    const answer = await streaming.answer;
-    expect(answer.body.toString()).toBe('{"chunk":1}\n{"chunk":2}\n{"done":true}\n');
-    expect(performance.now() - pausedAt).toBeGreaterThanOrEqual(250);
-    instance.kill('test over');
+    process.kill(pid!, 'SIGKILL');
+    await exited;
+    const next = await invoke(t.url, hello, { message: 'again' });
+    expect({ status: next.status, message: (next.body as { message: string }).message }).toEqual({ status: 200, message: 'again' });
+    expect(next.headers.get('x-ignite-cold')).toBe('true');
+    const pids = hostPids(hello);
+    expect(pids).toHaveLength(2);
+    expect(pids[1]).not.toBe(pid);
   });
 
-  it('starts a prepared release from its standby instance, and refuses a function that is not ready', async () => {
-    const fn = resolved(helloSha, { functionId: 'acme/prepared', env: { STAGE: 'prepared' } });
-    await kind.prepare(fn);
-    const instance = kind.create({ id: 'prepared', fn, release: fn.release! });
-    const startedAt = performance.now();
-    await instance.start();
-    const answer = await call(instance, { message: 'first' });
-    const coldMs = performance.now() - startedAt;
-    expect(answer.json().message).toBe('first');
-    expect(logs.filter((record) => record.msg === 'instance ready' && record.instance === 'prepared')[0]).toMatchObject({ standby: true });
-    // Generous: the figure that matters is measured by bench/wasm.
-    expect(coldMs).toBeLessThan(100);
-    instance.kill('test over');
-
-    const broken = resolved(semanticsSha, { env: { IGNITE_MAX_BODY_BYTES: 'lots' } });
-    const notReady = kind.create({ id: 'not-ready', fn: broken, release: broken.release! });
-    await expect(notReady.start()).rejects.toThrow(/not ready: IGNITE_MAX_BODY_BYTES must be a number of bytes, got "lots"/);
+  it('serves a wasm function on the direct port through the proxy', async () => {
+    const answer = await invoke(t.directUrl, hello, { message: 'direct' });
+    expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { message: 'direct' } });
   });
 
-  it('transpiles a component once per artifact and reuses it from disk', async () => {
-    expect(logs.filter((record) => record.msg === 'component transpiled' && record.sha256 === semanticsSha)).toHaveLength(1);
-    const ready = logs.filter((record) => record.msg === 'instance ready');
-    expect(ready.length).toBeGreaterThan(3);
+  it('loads the compile worker’s precompiled file when it matches its record, and never a tampered one', async () => {
+    // What the compile worker stores for this host's key: the file as a blob, its sha256 in the row.
+    // (Wasmtime leaves custom sections out: the variants below all compile to the same file.)
+    const cwasm = join(t.dataDir, 'semantics.cwasm');
+    execFileSync(HOST, ['precompile', components.semantics, cwasm]);
+    const stored = await t.store.put({ path: cwasm });
+    // A component of its own (a custom section appended: another sha256, the same code), so that
+    // this runner has not prepared it yet.
+    const variant = async (name: string) => {
+      const tag = `${name}-${randomUUID()}`;
+      const bytes = Buffer.concat([await readFile(components.hello), Buffer.from([0x00, tag.length + 1, tag.length]), Buffer.from(tag)]);
+      const path = join(t.dataDir, `${name}.wasm`);
+      await writeFile(path, bytes);
+      return path;
+    };
+
+    const trusted = await variant('trusted');
+    const trustedSha = (await t.store.put({ path: trusted })).sha256;
+    const trustedCwasm = join(t.dataDir, 'trusted.cwasm');
+    execFileSync(HOST, ['precompile', trusted, trustedCwasm]);
+    const trustedBlob = await t.store.put({ path: trustedCwasm });
+    await prisma.precompiledComponent.create({
+      data: { componentSha256: trustedSha, cacheKey: hostKey, sha256: trustedBlob.sha256, size: trustedBlob.size },
+    });
+    const usesStored = await seed({ program: trusted });
+    expect((await invoke(t.url, usesStored, { message: 'stored' })).status).toBe(200);
+    expect(t.logs.filter((record) => record.msg === 'component precompiled' && record.componentSha256 === trustedSha)).toEqual([]);
+
+    // The row names a file whose bytes changed in the store (one this runner never verified): not
+    // loaded, the component is compiled here.
+    const tampered = await variant('tampered');
+    const tamperedSha = (await t.store.put({ path: tampered })).sha256;
+    await prisma.precompiledComponent.create({
+      data: { componentSha256: tamperedSha, cacheKey: hostKey, sha256: stored.sha256, size: stored.size },
+    });
+    const blob = t.store.pathOf(stored.sha256);
+    await chmod(blob, 0o644);
+    const bytes = await readFile(blob);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 100) ^ 0xff, bytes.length - 100);
+    await writeFile(blob, bytes);
+    const usesTampered = await seed({ program: tampered });
+    const answer = await invoke(t.url, usesTampered, { message: 'not tampered' });
+    expect({ status: answer.status, message: (answer.body as { message: string }).message }).toEqual({
+      status: 200,
+      message: 'not tampered',
+    });
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'the stored precompiled component does not match its record: compiling the component here',
+        componentSha256: tamperedSha,
+      }),
+    );
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({ msg: 'component precompiled', componentSha256: tamperedSha, cacheKey: hostKey }),
+    );
+
+    // A record for another engine (an older host) is not this host's: compiled here too.
+    const stale = await variant('stale');
+    const staleSha = (await t.store.put({ path: stale })).sha256;
+    await prisma.precompiledComponent.create({
+      data: { componentSha256: staleSha, cacheKey: 'wasmtime-47.0.0-0000000000000000', sha256: trustedBlob.sha256, size: trustedBlob.size },
+    });
+    const usesStale = await seed({ program: stale });
+    expect((await invoke(t.url, usesStale, { message: 'stale' })).status).toBe(200);
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({ msg: 'no precompiled component for this host: compiling it here', componentSha256: staleSha }),
+    );
+    await prisma.precompiledComponent.deleteMany({ where: { componentSha256: { in: [trustedSha, tamperedSha, staleSha] } } });
+  });
+
+  it('prepares a release announced as published and starts its host before its first invocation', async () => {
+    const fn = await seed({});
+    const redis = createRedis(testRedisUrl());
+    try {
+      const releaseId = await addRelease(prisma, t.store, fn.appId, components.hello, 'wasm');
+      await redis.publish(
+        channels.releases(t.prefix),
+        JSON.stringify({ appId: fn.appId, functionId: fn.functionId, releaseId, number: 1 }),
+      );
+      await waitFor(() => (hostPids(fn).length === 1 ? true : undefined));
+      const answer = await invoke(t.url, fn, { message: 'warm already' });
+      expect(answer.status).toBe(200);
+      // The lease is the instance's first, but the host had started before the invocation came.
+      expect(hostPids(fn)).toHaveLength(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('refuses a wasm release whose artifact is not a component, with the host’s words', async () => {
+    const notComponent = await seed({ program: (await buildFixtures()).hello });
+    const answer = await invoke(t.url, notComponent, {});
+    expect({ status: answer.status, body: answer.body }).toEqual({
+      status: 500,
+      body: {
+        error: expect.stringContaining("the release's component could not be compiled for this runner's wasm host"),
+        code: 'internal',
+      },
+    });
+  });
+});
+
+describe('runner: wasm releases with RUNNER_SANDBOX=none', () => {
+  let prisma: PrismaClient;
+  let t: TestRunner;
+  const seeded: SeededFunction[] = [];
+
+  beforeAll(async () => {
+    prisma = testPrisma();
+    t = await startRunner({ RUNNER_SANDBOX: 'none' });
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+    if (prisma) {
+      await cleanup(prisma, seeded);
+      await prisma.$disconnect();
+    }
+  });
+
+  it('runs the host as a plain process on a port of its own, with the same answers', async () => {
+    const fn = await seedFunction(prisma, t.store, {
+      program: buildComponent('handler-semantics'),
+      target: 'wasm',
+      env: { GREETING: 'plain' },
+      timeoutMs: 1000,
+    });
+    seeded.push(fn);
+    const echo = await invoke(t.url, fn, { action: 'env', name: 'GREETING' });
+    expect({ status: echo.status, value: (echo.body as { value: string }).value }).toEqual({ status: 200, value: 'plain' });
+    const ready = t.logs.find((record) => record.msg === 'instance ready' && record.functionId === fn.functionId);
+    expect(ready).toMatchObject({ port: expect.any(Number) });
+    expect(execFileSync('ps', ['-o', 'uid=', '-p', String(ready!.pid)], { encoding: 'utf8' }).trim()).toBe(String(process.getuid?.()));
+    const spun = await invoke(t.url, fn, { action: 'spin' });
+    expect(spun.status).toBe(504);
+    const temp = await invoke(t.url, fn, { action: 'temp' });
+    expect(temp.body).toMatchObject({ content: 'scratch data', files: ['a.txt'] });
+    // Each execution's directory goes once it has answered: the host's scratch base (the instance's directory) empties.
+    const base = join(t.dataDir, 'runner', 'instances', String(ready!.instance));
+    await waitFor(async () => ((await readdir(base)).length === 0 ? true : undefined));
   });
 });

@@ -1,6 +1,7 @@
 //! `ignite-wasm-host`: `precompile IN.wasm OUT.cwasm` (prints the cache key), `cache-key`,
 //! `serve` (settings from the environment). See the crate's README.
 
+use std::os::fd::{FromRawFd, RawFd};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,18 +37,62 @@ fn main() -> ExitCode {
     }
 }
 
-/// Compiles IN to OUT (written whole, then renamed into place) and prints the cache key.
+/// Compiles IN to OUT and prints the cache key. OUT is written whole under a temporary name,
+/// then renamed into place; an OUT of `/proc/self/fd/N` is an inherited descriptor (how the
+/// runner's sandbox hands over the file to fill: there is no directory to rename in) and is
+/// written through that descriptor, from its start.
 fn precompile_file(input: &str, output: &str) -> Result<(), String> {
     let engine = engine(&PoolSettings::default()).map_err(|error| format!("{error:#}"))?;
-    let bytes = std::fs::read(input).map_err(|error| format!("could not read {input}: {error}"))?;
+    let bytes = match inherited_descriptor(input) {
+        Some(fd) => read_descriptor(fd),
+        None => std::fs::read(input),
+    }
+    .map_err(|error| format!("could not read {input}: {error}"))?;
     let compiled = precompile(&engine, &bytes).map_err(|error| format!("{input}: {error:#}"))?;
-    let staged = format!("{output}.tmp-{}", std::process::id());
-    std::fs::write(&staged, &compiled)
-        .map_err(|error| format!("could not write {staged}: {error}"))?;
-    std::fs::rename(&staged, output)
-        .map_err(|error| format!("could not write {output}: {error}"))?;
+    match inherited_descriptor(output) {
+        Some(fd) => write_descriptor(fd, &compiled)
+            .map_err(|error| format!("could not write {output}: {error}"))?,
+        None => {
+            let staged = format!("{output}.tmp-{}", std::process::id());
+            std::fs::write(&staged, &compiled)
+                .map_err(|error| format!("could not write {staged}: {error}"))?;
+            std::fs::rename(&staged, output)
+                .map_err(|error| format!("could not write {output}: {error}"))?;
+        }
+    }
     println!("{}", cache_key(&engine));
     Ok(())
+}
+
+/// `/proc/self/fd/N` (N above 2) → N.
+fn inherited_descriptor(path: &str) -> Option<RawFd> {
+    path.strip_prefix("/proc/self/fd/")?
+        .parse::<RawFd>()
+        .ok()
+        .filter(|fd| *fd > 2)
+}
+
+/// The whole file behind an inherited descriptor, read through the descriptor itself (reopening
+/// `/proc/self/fd/N` would check the file's permissions against the sandbox's uid).
+fn read_descriptor(fd: RawFd) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    // SAFETY: a descriptor the caller handed over for this; owned (and closed) here.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.rewind()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Replaces the content of the file behind an inherited descriptor (opened for writing) with `bytes`.
+fn write_descriptor(fd: RawFd, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    // SAFETY: as in `read_descriptor`.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(bytes)?;
+    file.sync_data()
 }
 
 fn serve() -> ExitCode {

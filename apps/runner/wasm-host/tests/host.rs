@@ -368,3 +368,52 @@ fn the_precompile_command_writes_the_file_and_prints_the_cache_key() {
         .contains("a core WebAssembly module, not a component"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_precompile_command_reads_and_writes_inherited_descriptors() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    // As the runner's sandbox passes them: the component on 7, the file to fill (opened for
+    // writing, not empty: it is replaced) on 8.
+    let component = support::build_component("handler-semantics");
+    let dir = std::env::temp_dir().join(format!("ignite-wasm-host-fds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.cwasm");
+    std::fs::write(&out, vec![b'x'; 64 << 20]).unwrap();
+    let input = std::fs::File::open(&component).unwrap();
+    let output = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&out)
+        .unwrap();
+    let (input_fd, output_fd) = (input.as_raw_fd(), output.as_raw_fd());
+    let mut command = std::process::Command::new(support::host_binary());
+    command.args(["precompile", "/proc/self/fd/7", "/proc/self/fd/8"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            for (from, to) in [(input_fd, 107), (output_fd, 108), (107, 7), (108, 8)] {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let result = command.output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let engine = ignite_wasm_host::engine(&ignite_wasm_host::PoolSettings::default()).unwrap();
+    let written = std::fs::read(&out).unwrap();
+    assert!(written.len() < 64 << 20, "the old content was not replaced");
+    assert_eq!(&written[..4], b"\x7fELF");
+    assert!(ignite_wasm_host::load_component(
+        &engine,
+        &ignite_wasm_host::ComponentSource::Path(out)
+    )
+    .is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,5 +1,5 @@
 //! What the integration tests share: the fixture built as a component the way the compile
-//! worker builds it (apps/runner/src/wasm/testing/build-component.ts, same manifest, same
+//! worker builds it (packages/testing/src/wasm-component.ts, same manifest, same
 //! cache), precompiled once per cache key, a host process started as the runner starts it
 //! (a unix listener on descriptor 6, a ready pipe on 3), and a small HTTP/1.1 client.
 
@@ -71,7 +71,7 @@ fn wasm_cargo() -> (String, Vec<(String, String)>) {
 }
 
 /// Builds an SDK fixture into a component (cached: an unchanged fixture is not rebuilt) and
-/// returns its path. The manifest is build-component.ts's, byte for byte, so both share the
+/// returns its path. The manifest is wasm-component.ts's, byte for byte, so both share the
 /// build.
 pub fn build_component(name: &str) -> PathBuf {
     static LOCK: Mutex<()> = Mutex::new(());

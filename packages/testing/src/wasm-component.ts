@@ -1,14 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from './function-sources';
 
-/** The repository's root. */
-export const repoRoot = resolve(__dirname, '..', '..', '..', '..', '..');
 const SDK = join(repoRoot, 'sdk', 'ignite-rs', 'ignite');
 
 /** Test fixtures that become components: the handler's source file. */
-export const FIXTURES = {
+export const COMPONENT_FIXTURES = {
   'rust-hello': join(repoRoot, 'sdk', 'ignite-rs', 'code_sources', 'rust-hello', 'src', 'lib.rs'),
   'handler-semantics': join(repoRoot, 'sdk', 'ignite-rs', 'fixtures', 'handler-semantics', 'src', 'lib.rs'),
   // A synchronous handler in a src/main.rs, built as the library the compile step makes of it.
@@ -42,7 +41,7 @@ function wasmCargo(): { cargo: string; env: Record<string, string> } {
  * handler's crate as a cdylib, the platform's wasm release profile), in a cache directory that
  * outlives the test run: an unchanged fixture is not rebuilt. Returns the component's path.
  */
-export function buildComponent(name: keyof typeof FIXTURES): string {
+export function buildComponent(name: keyof typeof COMPONENT_FIXTURES): string {
   const root = join(cacheHome(), 'runner-wasm-test');
   const project = join(root, name);
   mkdirSync(project, { recursive: true });
@@ -54,7 +53,7 @@ export function buildComponent(name: keyof typeof FIXTURES): string {
     'publish = false',
     '',
     '[lib]',
-    `path = ${JSON.stringify(FIXTURES[name])}`,
+    `path = ${JSON.stringify(COMPONENT_FIXTURES[name])}`,
     'crate-type = ["cdylib"]',
     '',
     '[dependencies]',
