@@ -6,6 +6,7 @@ import { DIRECT_SLOT_SPACING, directProgramEnv, ErrorCode, programEnv } from '@i
 import type { Logger } from '@ignite/service-kit';
 import { type Dispatcher, Pool } from 'undici';
 import type { ArtifactCache } from '../artifacts';
+import type { PublicTerms } from '../direct/direct-server';
 import { type DirectHost, InstanceConnections } from '../direct/instance-connections';
 import { InvocationError } from '../errors';
 import { describeExit } from '../exit-failure';
@@ -14,7 +15,7 @@ import type { Exchange, ExitCause, ExitInfo, FunctionInstance, InstanceKind, Ins
 import type { Lease } from '../pool';
 import type { MemoryWatcher } from './memory-watch';
 import type { PortAllocator } from './ports';
-import type { ProgramStatus, SpawnedProgram, Spawner } from './spawner';
+import type { Handoff, ProgramStatus, SpawnedProgram, Spawner } from './spawner';
 
 const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
@@ -50,6 +51,8 @@ export interface NativeKindOptions {
   logLinesPerSecond: number;
   /** Direct connections: an idle one goes back to the runner after this many ms. */
   directIdleMs: number;
+  /** The runner's largest request body, the program's too (`IGNITE_MAX_BODY_BYTES`). */
+  maxBodyBytes: number;
   /** Programs start in a sandbox of their own (see apps/runner/sandbox); null: as plain processes (trusted code only). */
   sandbox: NativeSandbox | null;
 }
@@ -124,7 +127,7 @@ class Proc {
   }
 
   /** Passes a caller's connection to the program (see `InstanceConnections`). */
-  handoff(spawner: Spawner, connection: { slot: number; head: Buffer; cold: boolean }, socket: Socket): void {
+  handoff(spawner: Spawner, connection: Handoff, socket: Socket): void {
     spawner.handoff(this.program, connection, socket);
   }
 
@@ -321,12 +324,16 @@ class NativeInstance implements FunctionInstance {
     };
   }
 
-  attach(socket: Socket, head: Buffer, lease: Lease): boolean {
+  attach(socket: Socket, head: Buffer, lease: Lease, terms: PublicTerms | null): boolean {
     const { proc, connections } = this;
     if (this.state !== 'ready' || proc === null || connections === null) return false;
-    const slot = connections.reserve(socket, head, lease);
+    // A program of an SDK from before public connections would answer them 421: the runner serves them.
+    if (terms !== null && !connections.publicCapable) return false;
+    const slot = connections.reserve(socket, head, lease, terms?.admission ?? null);
     if (slot === null) return false;
-    proc.handoff(this.options.spawner, { slot, head, cold: lease.cold }, socket);
+    const handoff: Handoff = { slot, head, cold: lease.cold };
+    if (terms !== null) handoff.access = terms.access;
+    proc.handoff(this.options.spawner, handoff, socket);
     return true;
   }
 
@@ -370,6 +377,7 @@ class NativeInstance implements FunctionInstance {
       ...fn.env,
       [programEnv.readyFd]: String(READY_FD),
       [programEnv.functionId]: fn.functionId,
+      [programEnv.maxBodyBytes]: String(this.options.maxBodyBytes),
       IGNITE_TEMP_DIR: sandbox === null ? this.tempDir : SANDBOX_SCRATCH,
       IGNITE_SHUTDOWN_TIMEOUT_MS: String(this.options.stopGraceMs),
     };
@@ -391,6 +399,7 @@ class NativeInstance implements FunctionInstance {
       env[directProgramEnv.timeLimitMs] = String(fn.timeoutMs);
       env[directProgramEnv.release] = String(this.spec.release.number);
       env[directProgramEnv.idleMs] = String(this.options.directIdleMs);
+      env[directProgramEnv.public] = '1';
     }
     this.connections = connections;
     const { limitResources, addressSpaceHeadroomMb } = this.options;

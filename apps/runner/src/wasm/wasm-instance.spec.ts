@@ -64,6 +64,10 @@ function resolved(sha256: string, overrides: Partial<ResolvedFunction> = {}): Re
   return {
     functionId: 'acme/fn',
     appId: 'app-1',
+    orgId: 'org-1',
+    auth: 'key',
+    rateLimitPerSecond: null,
+    concurrencyLimit: null,
     release: { id: 'release-1', number: 1, target: 'wasm', artifactSha256: sha256 },
     env: { GREETING: 'hello', IGNITE_SECRET: 'platform only' },
     timeoutMs: 5_000,
