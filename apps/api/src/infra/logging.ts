@@ -3,6 +3,12 @@ import { createLogger } from '@ignite/service-kit';
 import type { Params } from 'nestjs-pino';
 import type { ApiConfig } from '../config';
 
+/**
+ * The invoke route: no line per request. An invocation has its own record (the data plane
+ * reports it), and at thousands a second the log line cost more than forwarding it.
+ */
+const INVOKE_ROUTE = /^\/v1\/orgs\/[^/?]+\/apps\/[^/?]+\/invoke(?:[/?]|$)/;
+
 /** Request headers worth a log line; everything else (Authorization above all) stays out. */
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length'];
 
@@ -16,6 +22,7 @@ export function loggerParams(config: ApiConfig): Params {
     pinoHttp: {
       logger: createLogger('api', config.LOG_LEVEL),
       quietReqLogger: true,
+      autoLogging: { ignore: (req: IncomingMessage) => INVOKE_ROUTE.test(req.url ?? '') },
       customSuccessMessage: () => 'request completed',
       customErrorMessage: () => 'request failed',
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) => {

@@ -1,16 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ErrorCode, headers as igniteHeaders, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import { ErrorCode, invokeErrors } from '@ignite/contracts';
 import { Inject, Injectable, type OnApplicationShutdown, type RawBodyRequest } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { Pool } from 'undici';
-import { AppsService } from '../apps/apps.service';
-import type { AuthContext } from '../auth/auth-context';
+import type { Pool } from 'undici';
 import { DomainError } from '../common/domain-error';
 import { IncompleteBodyError, readBody, TooLargeError } from '../common/receive-body';
 import type { ApiConfig } from '../config';
 import { MetricsService } from '../infra/metrics.service';
 import { API_CONFIG } from '../infra/tokens';
+import { CallerPools } from './caller-pools';
 
 /** Headers that describe one connection, not the message: never forwarded, either way. */
 const HOP_BY_HOP = new Set([
@@ -25,8 +24,8 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-/** Not forwarded to the runner: the caller's credentials, the API's host, and what is recomputed. */
-const NOT_FORWARDED = new Set(['authorization', 'host', 'content-length', 'expect']);
+/** Not forwarded: the API's host, and what is recomputed. (Authorization is: the data plane checks it.) */
+const NOT_FORWARDED = new Set(['host', 'content-length', 'expect']);
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -42,49 +41,40 @@ const UNREACHABLE = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** `/v1/orgs/{org}/apps/{app}/invoke{suffix}`: the suffix, as the client encoded it. */
-const INVOKE_PATH = /^\/v1\/orgs\/[^/]+\/apps\/[^/]+\/invoke(\/[^?]*)?(?:\?(.*))?$/s;
-
 /**
- * Invocations go to the runner: method, path suffix, query, headers (minus credentials and
- * hop-by-hop ones) and the raw body, over a pooled connection; the runner's status, headers and
- * body come back unchanged.
+ * The API's invoke route, kept for compatibility: the same request goes to the data plane (the
+ * runner's direct port, `RUNNER_DIRECT_URL`) on the same route, where the key, the app, the
+ * limits and the invocation are handled exactly as for a caller of the data plane itself — so
+ * that both answer alike, and the API reads nothing from Postgres per invocation. Method, path,
+ * query, headers (minus hop-by-hop ones) and the raw body go over a kept-alive connection of the
+ * caller's own (`CallerPools`); the status, headers and body come back unchanged.
  */
 @Injectable()
 export class InvokeService implements OnApplicationShutdown {
-  private readonly pool: Pool;
+  private readonly pools: CallerPools;
   private readonly runnerPath: string;
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    private readonly apps: AppsService,
     private readonly metrics: MetricsService,
     @InjectPinoLogger(InvokeService.name) private readonly logger: PinoLogger,
   ) {
-    const runner = new URL(config.RUNNER_URL);
+    const runner = new URL(config.RUNNER_DIRECT_URL);
     this.runnerPath = runner.pathname.replace(/\/+$/, '');
-    // Functions may run for up to 15 minutes; the runner enforces each app's own limit.
-    this.pool = new Pool(runner.origin, {
-      connections: 256,
+    // Functions may run for up to 15 minutes; the data plane enforces each app's own limit.
+    this.pools = new CallerPools(runner.origin, {
+      connections: 64,
       connectTimeout: 5_000,
       headersTimeout: 16 * 60_000,
       bodyTimeout: 16 * 60_000,
+      keepAliveTimeout: 30_000,
     });
   }
 
-  async invoke(caller: AuthContext, appName: string, request: RawBodyRequest<FastifyRequest>, reply: FastifyReply): Promise<void> {
-    const app = await this.apps.require(caller, appName);
-    if (!app.activeReleaseId) {
-      throw new DomainError(
-        ErrorCode.notFound,
-        `app "${appName}" has no active release: publish one first (POST .../apps/${appName}/releases)`,
-      );
-    }
+  async invoke(org: string, app: string, request: RawBodyRequest<FastifyRequest>, reply: FastifyReply): Promise<void> {
     const body = await this.bodyOf(request);
-    const match = INVOKE_PATH.exec(request.url);
-    const suffix = match?.[1] ?? '';
-    const query = match?.[2];
-    const path = `${this.runnerPath}${RUNNER_INVOKE_PREFIX}/${encodeURIComponent(caller.org)}/${encodeURIComponent(app.name)}${suffix}${query ? `?${query}` : ''}`;
+    const pool = this.pools.for(request.headers.authorization ?? '', `${org}/${app}`);
+    const path = `${this.runnerPath}${request.url}`;
 
     const abort = new AbortController();
     const onClose = () => {
@@ -94,7 +84,7 @@ export class InvokeService implements OnApplicationShutdown {
 
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
-      response = await this.pool.request({
+      response = await pool.request({
         method: request.method as 'GET',
         path,
         headers: this.forwardedHeaders(request),
@@ -117,7 +107,7 @@ export class InvokeService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.close().catch(() => this.pool.destroy());
+    await this.pools.close();
   }
 
   private async bodyOf(request: RawBodyRequest<FastifyRequest>): Promise<Buffer | undefined> {
@@ -128,7 +118,7 @@ export class InvokeService implements OnApplicationShutdown {
       return raw.length === 0 ? undefined : raw;
     } catch (error) {
       if (error instanceof TooLargeError) {
-        throw new DomainError(ErrorCode.payloadTooLarge, `request body is larger than the limit of ${error.limitBytes} bytes`, {
+        throw new DomainError(ErrorCode.payloadTooLarge, invokeErrors.payloadTooLarge(error.limitBytes), {
           limitBytes: error.limitBytes,
         });
       }
@@ -154,7 +144,8 @@ export class InvokeService implements OnApplicationShutdown {
     out['x-request-id'] = request.id;
     const forwardedFor = incoming['x-forwarded-for'];
     out['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${request.ip}` : request.ip;
-    if (this.config.RUNNER_INTERNAL_TOKEN) out[igniteHeaders.internalToken] = this.config.RUNNER_INTERNAL_TOKEN;
+    // No internal token: the public route takes the caller's key, and a handed-over connection's
+    // later requests reach the program's process as sent.
     return out;
   }
 
@@ -164,21 +155,21 @@ export class InvokeService implements OnApplicationShutdown {
       this.metrics.invocations.inc({ outcome: 'unavailable' });
       return new DomainError(
         ErrorCode.unavailable,
-        `the runner at ${this.config.RUNNER_URL} is unreachable (${code || 'connection failed'}); try again shortly`,
+        `the runner at ${this.config.RUNNER_DIRECT_URL} is unreachable (${code || 'connection failed'}); try again shortly`,
         {
-          runnerUrl: this.config.RUNNER_URL,
+          runnerUrl: this.config.RUNNER_DIRECT_URL,
         },
       );
     }
     this.metrics.invocations.inc({ outcome: 'error' });
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      return new DomainError(ErrorCode.functionTimeout, `the runner at ${this.config.RUNNER_URL} did not answer in time`, {
-        runnerUrl: this.config.RUNNER_URL,
+      return new DomainError(ErrorCode.functionTimeout, `the runner at ${this.config.RUNNER_DIRECT_URL} did not answer in time`, {
+        runnerUrl: this.config.RUNNER_DIRECT_URL,
       });
     }
     this.logger.error({ err: error }, 'runner request failed');
-    return new DomainError(ErrorCode.badGateway, `the runner at ${this.config.RUNNER_URL} failed to answer`, {
-      runnerUrl: this.config.RUNNER_URL,
+    return new DomainError(ErrorCode.badGateway, `the runner at ${this.config.RUNNER_DIRECT_URL} failed to answer`, {
+      runnerUrl: this.config.RUNNER_DIRECT_URL,
     });
   }
 }
