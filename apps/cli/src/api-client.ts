@@ -1,4 +1,6 @@
 import {
+  ApiKeyCreatedSchema,
+  ApiKeyViewSchema,
   AppDetailViewSchema,
   AppViewSchema,
   BuildViewSchema,
@@ -21,13 +23,15 @@ export class ApiError extends Error {
   }
 }
 
-/** The API could not be reached at all. */
+/** The API (or the data plane, for invocations) could not be reached at all. */
 export class ApiUnreachableError extends Error {
   constructor(
     readonly url: string,
     cause: string,
+    what: 'API' | 'invoke endpoint' = 'API',
   ) {
-    super(`cannot reach the Ignite API at ${url} (${cause}); start the platform with \`npm start\`, or set IGNITE_API_URL`);
+    const setting = what === 'API' ? 'IGNITE_API_URL' : 'IGNITE_INVOKE_URL';
+    super(`cannot reach the Ignite ${what} at ${url} (${cause}); start the platform with \`npm start\`, or set ${setting}`);
   }
 }
 
@@ -49,19 +53,23 @@ export class ApiClient {
   private async request(
     method: string,
     route: string,
-    init: { body?: string | Uint8Array; headers?: Record<string, string> } = {},
+    init: { body?: string | Uint8Array; headers?: Record<string, string>; base?: 'api' | 'invoke' } = {},
   ): Promise<Response> {
-    const url = `${this.config.url}${route}`;
+    const base = init.base === 'invoke' ? this.config.invokeUrl : this.config.url;
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await fetch(`${base}${route}`, {
         method,
         body: init.body,
         headers: { ...(this.config.key ? { authorization: `Bearer ${this.config.key}` } : {}), ...init.headers },
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiUnreachableError(this.config.url, cause?.code ?? cause?.message ?? (error as Error).message);
+      throw new ApiUnreachableError(
+        base,
+        cause?.code ?? cause?.message ?? (error as Error).message,
+        init.base === 'invoke' ? 'invoke endpoint' : 'API',
+      );
     }
     return response;
   }
@@ -78,7 +86,7 @@ export class ApiClient {
     return schema.parse(parsed);
   }
 
-  createApp(org: string, input: { name: string; runtime: string; rustTarget: string; env: Record<string, string> }) {
+  createApp(org: string, input: { name: string; runtime: string; rustTarget: string; env: Record<string, string>; auth?: string }) {
     return this.json(z.object({ app: AppViewSchema }), 'POST', `/v1/orgs/${encodeURIComponent(org)}/apps`, input).then((r) => r.app);
   }
 
@@ -92,6 +100,22 @@ export class ApiClient {
 
   deleteApp(ref: AppRef) {
     return this.json(z.unknown(), 'DELETE', path(ref));
+  }
+
+  updateApp(ref: AppRef, change: { auth?: string; rateLimitPerSecond?: number | null; concurrencyLimit?: number | null }) {
+    return this.json(z.object({ app: AppViewSchema }), 'PATCH', path(ref), change).then((r) => r.app);
+  }
+
+  createKey(org: string, name: string) {
+    return this.json(ApiKeyCreatedSchema, 'POST', `/v1/orgs/${encodeURIComponent(org)}/keys`, { name });
+  }
+
+  listKeys(org: string) {
+    return this.json(z.object({ keys: z.array(ApiKeyViewSchema) }), 'GET', `/v1/orgs/${encodeURIComponent(org)}/keys`).then((r) => r.keys);
+  }
+
+  revokeKey(org: string, id: string) {
+    return this.json(z.unknown(), 'DELETE', `/v1/orgs/${encodeURIComponent(org)}/keys/${encodeURIComponent(id)}`);
   }
 
   patchEnv(ref: AppRef, patch: { set?: Record<string, string>; unset?: string[] }) {
@@ -146,8 +170,13 @@ export class ApiClient {
     );
   }
 
+  /** Calls the app on the data plane (`invokeUrl`): the same route as the API's, without the API in the way. */
   async invoke(ref: AppRef, payload: string): Promise<InvokeResult> {
-    const response = await this.request('POST', path(ref, '/invoke'), { body: payload, headers: { 'content-type': 'application/json' } });
+    const response = await this.request('POST', path(ref, '/invoke'), {
+      body: payload,
+      headers: { 'content-type': 'application/json' },
+      base: 'invoke',
+    });
     return {
       status: response.status,
       body: await response.text(),
