@@ -301,7 +301,7 @@ async function main(): Promise<void> {
           direct: "runner's direct port, internal (the ceiling)",
           public: 'data plane, public route + API key',
           api: "API's route (compatibility)",
-          baseline: `API's route before (${process.env.BASELINE_REF || 'main'})`,
+          baseline: `API's route before (${process.env.BASELINE_REF || '8d59367'})`,
         }[name];
         return `  ${label.padEnd(44)} ${`${figure(name, 'p50')} us`.padStart(9)}   ${`${figure(name, 'p99')} us`.padStart(9)}   ${figure(name, 'rps').toFixed(0).padStart(8)} req/s`;
       }),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the public invoke path: the data plane's public route (the runner's direct port,
 # with an API key) and the API's compatibility route, against the direct port's internal route
-# (no authentication: the ceiling) on the same warm instance; the API of BASELINE_REF (default
-# main: "today's") beside it; and `ignite invoke`'s wall time for one call beside curl's.
+# (no authentication: the ceiling) on the same warm instance; the API of BASELINE_REF (the API
+# before this path: "today's") beside it; and `ignite invoke`'s wall time for one call beside curl's.
 #
 # Builds rust-hello (release), the sandbox launcher and the apps (tsc -b), and BASELINE_REF's
 # apps/api into a temporary directory, then runs bench.mts with Node, which seeds an org, a key and
@@ -11,7 +11,7 @@
 #
 # Needs Postgres (migrated) and Redis; uses DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/ignite)
 # and REDIS_URL (default redis://127.0.0.1:6379). Settings (environment): DURATION (5s), WARMUP (2s),
-# CONNECTIONS (32), ROUNDS (5), CLI_RUNS (15), BASE_PORT (18281), BASELINE_REF (main; empty: none).
+# CONNECTIONS (32), ROUNDS (5), CLI_RUNS (15), BASE_PORT (18281), BASELINE_REF (8d59367, the last commit before this path; empty: none).
 # This is a benchmark, not a test: it fails only if something cannot run.
 set -euo pipefail
 
@@ -35,7 +35,8 @@ mkdir -p "$ROOT/apps/runner/dist"
 cp "$CACHE/sandbox-target/release/ignite-sandbox" "$ROOT/apps/runner/dist/"
 (cd "$ROOT" && node node_modules/typescript/bin/tsc -b) || log "tsc reported errors (above): benchmarking what it emitted"
 
-BASELINE_REF="${BASELINE_REF-main}"
+# The last commit before the public route: the API as the issue measured it (its figures are "today's").
+BASELINE_REF="${BASELINE_REF-8d59367}"
 if [ -n "$BASELINE_REF" ]; then
   # BASELINE_REF's API source, compiled against this checkout's packages (the API's own code is
   # what changed: its route, guard, lookups, log lines and upstream).
