@@ -11,6 +11,7 @@
 # Build context: the repository root (docker/platform.Dockerfile.dockerignore keeps it small).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
+ARG RUST_IMAGE=rust:1.93-bookworm
 
 # ---- build: install, generate the Prisma client, compile, drop dev dependencies ----------------
 FROM ${NODE_IMAGE} AS build
@@ -25,6 +26,12 @@ RUN npx prisma generate
 # The three services and the packages they reference (not the CLI, not the test project).
 RUN npx tsc -b apps/api apps/compile-worker apps/runner
 RUN npm prune --omit=dev --no-audit --no-fund
+
+# ---- the runner's sandbox launcher (apps/runner/sandbox, Rust), for the same glibc as the runtime --
+FROM ${RUST_IMAGE} AS sandbox
+WORKDIR /src
+COPY apps/runner/sandbox ./
+RUN cargo build --release --locked && cp target/release/ignite-sandbox /ignite-sandbox
 
 # ---- the Prisma CLI for the migrate role, on its own (it is a dev dependency of the repository) --
 FROM ${NODE_IMAGE} AS prisma-cli
@@ -52,6 +59,8 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/packages ./packages
 COPY --from=build /app/apps ./apps
+# Where the runner looks for it (RUNNER_SANDBOX_LAUNCHER's default).
+COPY --from=sandbox /ignite-sandbox ./apps/runner/dist/ignite-sandbox
 COPY --from=build /app/prisma ./prisma
 # The bundled SDK: the compile worker writes its path into prepared manifests (IGNITE_SDK_PATH).
 COPY --from=build /app/sdk/ignite-rs ./sdk/ignite-rs

@@ -240,7 +240,7 @@ describe('the same handler on both targets, through the whole lifecycle', () => 
       const response = await client.request({
         method: 'POST',
         path: `/v1/invoke/${functionId()}`,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-ignite-internal-token': platform.runnerToken },
         body: JSON.stringify(body),
       });
       const text = await response.body.text();

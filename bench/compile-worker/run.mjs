@@ -65,8 +65,9 @@ async function main() {
 
   async function startWorker(cache) {
     mkdirSync(cache, { recursive: true });
-    // The platform's cache shares the pre-filled registry with the plain builds.
-    cpSync(cargoHome, join(cache, 'cargo-home'), { recursive: true });
+    // The platform's cache shares the pre-filled registry with the plain builds (`sources` is
+    // the CARGO_HOME its `cargo fetch` writes).
+    cpSync(cargoHome, join(cache, 'sources'), { recursive: true });
     const builds = new BuildRepository(prisma, redis, prefix);
     const executor = new LocalExecutor({ toolchain, sdkWorkspaceDir: resolve(sdkPath, '..'), cacheDir: cache, sandbox: 'bwrap', logMaxBytes: 4 << 20 });
     const pipeline = new BuildPipeline(builds, blobs, executor, {

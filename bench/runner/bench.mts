@@ -205,6 +205,8 @@ async function main(): Promise<void> {
       IGNITE_DATA_DIR: dataDir,
       IGNITE_QUEUE_PREFIX: runnerPrefix,
       RUNNER_SANDBOX: sandbox,
+      // wrk calls the ports itself.
+      RUNNER_ALLOW_UNAUTHENTICATED: 'true',
       RUNNER_MAX_INSTANCES: String(settings.warmSlots),
       RUNNER_MAX_INSTANCES_PER_FUNCTION: '1',
       RUNNER_MAX_IN_FLIGHT_PER_INSTANCE: String(Math.max(64, settings.connections)),

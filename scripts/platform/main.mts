@@ -6,18 +6,37 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis } from './services.mts';
+import { localSecrets } from './secrets.mts';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis, withPassword } from './services.mts';
 import { buildSandboxLauncher, buildTypeScript, generatePrismaClient, lint, runCargoTests, runJest, startPlatform } from './steps.mts';
 import { ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
+/**
+ * The services' URLs: the operator's (`DATABASE_URL`, `REDIS_URL`, …), or the local defaults with
+ * the local secrets' passwords (`local*`: those passwords, to make the local services require them).
+ */
 function settings() {
-  const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
-  const redisUrl = process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  const secrets = localSecrets();
+  const localPostgres = process.env.DATABASE_URL ? undefined : secrets.postgresPassword;
+  const localRedis = process.env.REDIS_URL ? undefined : secrets.redisPassword;
+  const databaseUrl = process.env.DATABASE_URL || withPassword(DEFAULT_DATABASE_URL, secrets.postgresPassword);
+  const redisUrl = process.env.REDIS_URL || withPassword(DEFAULT_REDIS_URL, secrets.redisPassword);
   const testDatabaseUrl = process.env.TEST_DATABASE_URL || withDatabase(databaseUrl, (name) => `${name}_test`);
   const testRedisUrl = process.env.TEST_REDIS_URL || withRedisDb(redisUrl, 1);
-  return { databaseUrl, redisUrl, testDatabaseUrl, testRedisUrl };
+  return {
+    databaseUrl,
+    redisUrl,
+    testDatabaseUrl,
+    testRedisUrl,
+    // A test URL of the operator's own is the operator's to secure.
+    localPostgres: process.env.TEST_DATABASE_URL ? undefined : localPostgres,
+    localRedis: process.env.TEST_REDIS_URL ? undefined : localRedis,
+    devPostgres: localPostgres,
+    devRedis: localRedis,
+    runnerToken: process.env.RUNNER_INTERNAL_TOKEN || secrets.runnerToken,
+  };
 }
 
 /**
@@ -57,32 +76,37 @@ async function main(command: string | undefined, args: string[]): Promise<number
   const s = settings();
   switch (command) {
     case 'db:migrate': {
-      await ensurePostgres([s.databaseUrl]);
+      await ensurePostgres([s.databaseUrl], s.devPostgres);
       await migrate(s.databaseUrl, 'database');
       return 0;
     }
     case 'db:migration': {
       const name = args[0];
       if (!name) throw new ProvisionError('db:migration needs a name.', 'npm run db:migration -- add_something');
-      await ensurePostgres([s.databaseUrl]);
+      await ensurePostgres([s.databaseUrl], s.devPostgres);
       const written = await createMigration(root, s.databaseUrl, name);
       if (written) say(`wrote prisma/migrations/${written}/migration.sql; review it, then npm run db:migrate`);
       return 0;
     }
     case 'start': {
-      await ensureRedis(s.redisUrl, root);
-      await ensurePostgres([s.databaseUrl]);
+      await ensureRedis(s.redisUrl, root, s.devRedis);
+      await ensurePostgres([s.databaseUrl], s.devPostgres);
       await migrate(s.databaseUrl, 'database');
       await ensureBuildTools();
       await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
-      return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl, RUNNER_DIRECT_URL: directUrl() });
+      return startPlatform(root, {
+        DATABASE_URL: s.databaseUrl,
+        REDIS_URL: s.redisUrl,
+        RUNNER_INTERNAL_TOKEN: s.runnerToken,
+        RUNNER_DIRECT_URL: directUrl(),
+      });
     }
     case 'test': {
-      await ensureRedis(s.testRedisUrl, root);
-      await ensurePostgres([s.testDatabaseUrl]);
+      await ensureRedis(s.testRedisUrl, root, s.localRedis);
+      await ensurePostgres([s.testDatabaseUrl], s.localPostgres);
       await migrate(s.testDatabaseUrl, 'test database');
       await ensureBuildTools();
       await ensureWasmToolchain(cacheHome());
@@ -103,7 +127,11 @@ async function main(command: string | undefined, args: string[]): Promise<number
       };
       const jest = await runJest(root, env, args);
       const cargo = existsSync(join(root, 'sdk', 'ignite-rs', 'Cargo.toml'))
-        ? await runCargoTests(root, { sdk: join(cacheHome(), 'sdk-target'), sandbox: join(cacheHome(), 'sandbox-target') })
+        ? await runCargoTests(root, {
+            sdk: join(cacheHome(), 'sdk-target'),
+            sandbox: join(cacheHome(), 'sandbox-target'),
+            wasmHost: join(cacheHome(), 'wasm-host-target'),
+          })
         : 0;
       return jest !== 0 ? jest : cargo;
     }

@@ -1,6 +1,9 @@
 // Makes sure Postgres and Redis are there. The platform manages them only at their default,
-// local URLs (install from Debian when missing, start when stopped); any other URL is the
-// operator's service, and an unreachable one is an error that names it.
+// local URLs (install from Debian when missing, start when stopped, and never open without a
+// password: Postgres asks for one on loopback too (scram-sha-256), Redis has `requirepass`; the
+// passwords are the local secrets, see secrets.mts); any other URL is the operator's service,
+// and an unreachable one is an error that names it.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -10,6 +13,13 @@ import { ProvisionError, say } from './log.mts';
 
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/ignite';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** `url` with `password` (the local default URLs, with the local secrets). */
+export function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = password;
+  return parsed.toString();
+}
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -71,15 +81,53 @@ function installedPostgresVersion(): string | undefined {
     .sort((a, b) => Number(b) - Number(a))[0];
 }
 
-/** Lets local connections over loopback in without a password: this is a single-machine dev cluster. */
-function trustLoopback(version: string, name: string): void {
-  const hba = `/etc/postgresql/${version}/${name}/pg_hba.conf`;
+/** Runs `sql` as the cluster's superuser over its unix socket (peer authentication: no password needed); the SQL goes on stdin, never on a command line. */
+function psqlAsPostgres(sql: string): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync('runuser', ['-u', 'postgres', '--', 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-f', '-'], {
+    input: sql,
+    encoding: 'utf8',
+  });
+  return { code: result.status ?? 127, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error?.message ?? '') };
+}
+
+const LOOPBACK_MARKER = '# ignite: loopback connections need a password (scram-sha-256)';
+const LOOPBACK_RULES = `${LOOPBACK_MARKER}\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n`;
+/** A loopback rule that lets anyone in (an earlier provisioning's, or the distribution's). */
+const LOOPBACK_TRUST = /^host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+trust\s*$/;
+
+/**
+ * The local cluster asks for a password on loopback, and `postgres`'s is `password`: the rules
+ * go first in pg_hba.conf (trust rules for loopback are removed), the configuration is reloaded.
+ */
+function securePostgres(password: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new ProvisionError(
+      'The local Postgres lets loopback connections in without the platform password, and only root can change that here.',
+      `run npm start once as root, or set DATABASE_URL to a server with a password`,
+    );
+  }
+  const changed = psqlAsPostgres(`ALTER ROLE postgres PASSWORD '${password}';\nSHOW hba_file;\n`);
+  if (changed.code !== 0) {
+    throw new ProvisionError(
+      `Could not set the local Postgres password: ${changed.stderr.trim()}`,
+      'runuser -u postgres -- psql -c "ALTER ROLE postgres PASSWORD \'...\'" (the password is in ~/.config/ignite/local-services.json)',
+    );
+  }
+  const hba = changed.stdout.trim().split('\n').at(-1) ?? '';
   const current = readFileSync(hba, 'utf8');
-  const marker = '# ignite: loopback trust';
-  if (current.includes(marker)) return;
-  const lines = `${marker}\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n`;
-  writeFileSync(hba, lines + current);
-  say(`Postgres: allowed password-less connections from loopback only (${hba})`);
+  const ours = new Set(LOOPBACK_RULES.split('\n').filter((line) => line !== ''));
+  const kept = current
+    .split('\n')
+    .filter((line) => !LOOPBACK_TRUST.test(line) && !ours.has(line) && line !== '# ignite: loopback trust')
+    .join('\n');
+  const wanted = LOOPBACK_RULES + kept;
+  if (wanted !== current) {
+    writeFileSync(hba, wanted);
+    say(`Postgres: loopback connections now need a password (${hba})`);
+  }
+  const reloaded = psqlAsPostgres('SELECT pg_reload_conf();\n');
+  if (reloaded.code !== 0)
+    throw new ProvisionError(`Postgres did not reload its configuration: ${reloaded.stderr.trim()}`, 'pg_ctlcluster 15 main reload');
 }
 
 async function startLocalPostgres(): Promise<void> {
@@ -100,11 +148,7 @@ async function startLocalPostgres(): Promise<void> {
       throw new ProvisionError(`Could not create a Postgres cluster: ${created.stderr.trim()}`, `pg_createcluster ${version} main --start`);
     cluster = { version, name: 'main', status: 'down' };
   }
-  trustLoopback(cluster.version, cluster.name);
-  if (cluster.status === 'online') {
-    capture('pg_ctlcluster', [cluster.version, cluster.name, 'reload']);
-    return;
-  }
+  if (cluster.status === 'online') return;
   say(`Postgres ${cluster.version}/${cluster.name}: starting`);
   const started = capture('pg_ctlcluster', [cluster.version, cluster.name, 'start']);
   if (started.code !== 0) {
@@ -138,12 +182,16 @@ async function createDatabaseIfMissing(url: string): Promise<void> {
   }
 }
 
-export async function ensurePostgres(urls: string[]): Promise<void> {
+/**
+ * Postgres reachable at `urls[0]`, every database of `urls` created. `localPassword`: the URL is
+ * the local default, managed here: started when it is down, and made to ask for that password.
+ */
+export async function ensurePostgres(urls: string[], localPassword?: string): Promise<void> {
   const [primary] = urls;
   if (!primary) return;
+  const managed = localPassword !== undefined && isLocal(new URL(primary), '5432');
   let probe = await probePostgres(primary);
-  if (!probe.ok) {
-    const managed = isLocal(new URL(primary), '5432');
+  if (!probe.ok && probe.reason === 'unreachable') {
     if (!managed) {
       throw new ProvisionError(
         `Postgres is not reachable at ${redact(primary)}: ${probe.message}`,
@@ -153,15 +201,29 @@ export async function ensurePostgres(urls: string[]): Promise<void> {
     await startLocalPostgres();
     for (let attempt = 0; attempt < 50; attempt++) {
       probe = await probePostgres(primary);
-      if (probe.ok) break;
+      if (probe.ok || probe.reason !== 'unreachable') break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    if (!probe.ok) {
-      throw new ProvisionError(
-        `Postgres is not reachable at ${redact(primary)} after starting it: ${probe.message}`,
-        'pg_lsclusters; tail /var/log/postgresql/*.log',
-      );
+  }
+  if (managed) {
+    // A wrong password let in means the cluster trusts loopback: anyone on the machine is in.
+    const trusting = (await probePostgres(withPassword(primary, 'not-the-password'))).ok;
+    if (!probe.ok || trusting) {
+      securePostgres(localPassword);
+      probe = await probePostgres(primary);
+      if ((await probePostgres(withPassword(primary, 'not-the-password'))).ok) {
+        throw new ProvisionError(
+          'The local Postgres still lets loopback connections in without a password.',
+          'check the host rules in pg_hba.conf',
+        );
+      }
     }
+  }
+  if (!probe.ok) {
+    throw new ProvisionError(
+      `Postgres is not reachable at ${redact(primary)}: ${probe.message}`,
+      managed ? 'pg_lsclusters; tail /var/log/postgresql/*.log' : 'check that server and DATABASE_URL',
+    );
   }
   for (const url of urls) await createDatabaseIfMissing(url);
 }
@@ -188,7 +250,7 @@ async function pingRedis(url: string): Promise<string | undefined> {
   }
 }
 
-async function startLocalRedis(root: string): Promise<void> {
+async function startLocalRedis(root: string, password: string): Promise<void> {
   if (capture('sh', ['-c', 'command -v redis-server']).code !== 0) {
     say('Redis is not installed; installing it from Debian packages (redis-server)');
     if (!(await aptInstall(['redis-server']))) {
@@ -196,10 +258,14 @@ async function startLocalRedis(root: string): Promise<void> {
     }
   }
   const dir = join(root, '.data', 'redis');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   say('Redis: starting on 127.0.0.1:6379 (data in .data/redis)');
+  // The password in a file only its owner reads, not on the command line.
+  const config = join(dir, 'redis.conf');
+  writeFileSync(config, `requirepass ${password}\n`, { mode: 0o600 });
   // noeviction and an append-only file: BullMQ must never lose a queued build.
   const started = capture('redis-server', [
+    config,
     '--bind',
     '127.0.0.1',
     '--port',
@@ -225,24 +291,49 @@ async function startLocalRedis(root: string): Promise<void> {
   }
 }
 
-export async function ensureRedis(url: string, root: string): Promise<void> {
+/** Redis reachable at `url`. `localPassword`: the URL is the local default, managed here: started when down, `requirepass` set. */
+export async function ensureRedis(url: string, root: string, localPassword?: string): Promise<void> {
+  const managed = localPassword !== undefined && isLocal(new URL(url), '6379');
   let failure = await pingRedis(url);
-  if (!failure) return;
-  if (!isLocal(new URL(url), '6379')) {
-    throw new ProvisionError(
-      `Redis is not reachable at ${redact(url)}: ${failure}`,
-      'start that server, or unset REDIS_URL to use the local default',
-    );
+  if (failure !== undefined && managed && /ECONNREFUSED|connect/i.test(failure)) {
+    await startLocalRedis(root, localPassword);
+    for (let attempt = 0; attempt < 50 && failure; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      failure = await pingRedis(url);
+    }
   }
-  await startLocalRedis(root);
-  for (let attempt = 0; attempt < 50 && failure; attempt++) {
-    await new Promise((r) => setTimeout(r, 100));
-    failure = await pingRedis(url);
+  if (managed) {
+    const open = new URL(url);
+    open.password = '';
+    open.username = '';
+    // Up without a password (started by the machine, or restarted without its configuration).
+    if ((await pingRedis(open.toString())) === undefined) {
+      await requirePassword(open.toString(), localPassword);
+      failure = await pingRedis(url);
+      if ((await pingRedis(open.toString())) === undefined) {
+        throw new ProvisionError('The local Redis still answers without a password.', 'redis-cli CONFIG SET requirepass ...');
+      }
+    }
   }
   if (failure) {
     throw new ProvisionError(
-      `Redis is not reachable at ${redact(url)} after starting it: ${failure}`,
-      `tail ${join(root, '.data/redis/redis.log')}`,
+      `Redis is not reachable at ${redact(url)}: ${failure}`,
+      managed
+        ? `tail ${join(root, '.data/redis/redis.log')} (a local Redis with another password: redis-cli -a OLD CONFIG SET requirepass '', then npm start)`
+        : 'start that server, or unset REDIS_URL to use the local default',
     );
+  }
+}
+
+/** Sets `requirepass` on a Redis that has none (connections already open stay authenticated). */
+async function requirePassword(url: string, password: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.config('SET', 'requirepass', password);
+    say('Redis: connections now need its password (requirepass)');
+  } finally {
+    client.disconnect();
   }
 }

@@ -80,17 +80,23 @@ export async function runJest(root: string, env: Record<string, string>, args: s
   );
 }
 
-/** Formatting, lints and tests of the repository's Rust crates: the SDK and the runner's sandbox launcher. */
-export async function runCargoTests(root: string, targets: { sdk: string; sandbox: string }): Promise<number> {
-  const crates: [string, string, string][] = [
-    ['sdk/ignite-rs', join(root, 'sdk', 'ignite-rs', 'Cargo.toml'), targets.sdk],
-    ['apps/runner/sandbox', join(root, 'apps', 'runner', 'sandbox', 'Cargo.toml'), targets.sandbox],
+/**
+ * Formatting, lints and tests of the repository's Rust crates: the SDK, the runner's sandbox
+ * launcher and its wasm host. The wasm host is linted and tested in the release profile only:
+ * Wasmtime is the largest build of the repository, built once for both (its tests run real
+ * components, which a debug Wasmtime runs slowly).
+ */
+export async function runCargoTests(root: string, targets: { sdk: string; sandbox: string; wasmHost: string }): Promise<number> {
+  const crates: [string, string, string, string[]][] = [
+    ['sdk/ignite-rs', join(root, 'sdk', 'ignite-rs', 'Cargo.toml'), targets.sdk, []],
+    ['apps/runner/sandbox', join(root, 'apps', 'runner', 'sandbox', 'Cargo.toml'), targets.sandbox, []],
+    ['apps/runner/wasm-host', join(root, 'apps', 'runner', 'wasm-host', 'Cargo.toml'), targets.wasmHost, ['--release']],
   ];
-  for (const [name, manifest, targetDir] of crates) {
+  for (const [name, manifest, targetDir, profile] of crates) {
     const steps: [string, string[]][] = [
       ['cargo', ['fmt', '--manifest-path', manifest, '--all', '--check']],
-      ['cargo', ['clippy', '--manifest-path', manifest, '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']],
-      ['cargo', ['test', '--manifest-path', manifest, '--workspace', '--locked']],
+      ['cargo', ['clippy', '--manifest-path', manifest, '--workspace', '--all-targets', '--locked', ...profile, '--', '-D', 'warnings']],
+      ['cargo', ['test', '--manifest-path', manifest, '--workspace', '--locked', ...profile]],
     ];
     for (const [command, args] of steps) {
       say(`${command} ${args[0]} (${name})`);

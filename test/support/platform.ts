@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ export class TestPlatform {
   readonly org = uniqueName('org');
   readonly prefix = uniqueName('ignite-test-platform');
   readonly dataDir = mkdtempSync(join(tmpdir(), 'ignite-platform-'));
+  /** The API's credential on the runner's ports (`x-ignite-internal-token`), as `npm start` generates one. */
+  readonly runnerToken = randomBytes(24).toString('hex');
   apiUrl = '';
   runnerUrl = '';
   /** The runner's direct port (connections handed to the function's instance). */
@@ -54,6 +57,7 @@ export class TestPlatform {
       RUNNER_PORT: String(runnerPort),
       RUNNER_DIRECT_PORT: String(directPort),
       RUNNER_DIRECT_URL: this.directUrl,
+      RUNNER_INTERNAL_TOKEN: this.runnerToken,
       IGNITE_DATA_DIR: this.dataDir,
       IGNITE_QUEUE_PREFIX: this.prefix,
       IGNITE_DEFAULT_ORG: this.org,

@@ -33,6 +33,18 @@ export const compileWorkerConfigSchema = z.object({
     .default(4 * MiB),
   /** `bwrap` (bubblewrap, the default, required) or `none` (trusted sources only: no isolation). */
   BUILD_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /**
+   * The host uid and gid build sandboxes run as when the worker runs as root: unprivileged, used
+   * for nothing else (no account needed). A worker that is not root runs them as itself.
+   */
+  BUILD_SANDBOX_UID: z.coerce.number().int().min(1).max(4_294_967_294).default(200_100),
+  BUILD_SANDBOX_GID: z.coerce.number().int().min(1).max(4_294_967_294).default(200_100),
+  /** Size cap of each build step's private /tmp (a tmpfs, so memory). */
+  BUILD_TMP_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(MiB)
+    .default(1024 * MiB),
   /** `local` runs cargo on this machine; `kubernetes` runs each build as a Job (see executors/kubernetes/kubernetes-config.ts). */
   BUILD_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
   /** Directory of the Rust toolchain (its bin/cargo and bin/rustc); default: what `rustup which cargo` finds. */

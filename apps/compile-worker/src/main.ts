@@ -42,6 +42,9 @@ async function createExecutor(
     cacheDir: resolve(config.IGNITE_BUILD_CACHE_DIR ?? join(context.dataDir, 'cache')),
     sandbox: config.BUILD_SANDBOX,
     logMaxBytes: config.BUILD_LOG_MAX_BYTES,
+    sandboxUser: { uid: config.BUILD_SANDBOX_UID, gid: config.BUILD_SANDBOX_GID },
+    tmpMaxBytes: config.BUILD_TMP_MAX_BYTES,
+    logger: context.logger,
     wasm: () =>
       resolveWasmToolchain({ mode: config.WASM_TOOLCHAIN, native: toolchain, cacheHome: config.IGNITE_CACHE_HOME ?? defaultCacheHome() }),
   });

@@ -26,8 +26,16 @@ export const RunnerConfigSchema = z
     IGNITE_DATA_DIR: env.dataDir,
     /** Prefix of every Redis name (channels, streams) of this environment. */
     IGNITE_QUEUE_PREFIX: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).default('ignite')),
-    /** When set, every invocation must carry it in `x-ignite-internal-token` (else 401). */
+    /**
+     * Every invocation on either port must carry it in `x-ignite-internal-token` (else 401); the
+     * API sends it. Required unless `RUNNER_ALLOW_UNAUTHENTICATED` (`npm start` generates one).
+     */
     RUNNER_INTERNAL_TOKEN: optionalString,
+    /** `true`: without `RUNNER_INTERNAL_TOKEN`, take invocations from anyone who reaches the ports (tests, benchmarks). */
+    RUNNER_ALLOW_UNAUTHENTICATED: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
     /** Default per-invocation time limit (an app's `timeoutMs` overrides it); past it: 504 and the instance is killed. */
     RUNNER_INVOCATION_TIMEOUT_MS: milliseconds(30_000),
     /** Default resident-memory limit per instance in MiB (an app's `memoryMb` overrides it); over it the instance is killed. */
@@ -150,6 +158,11 @@ export const RunnerConfigSchema = z
     RUNNER_ORG_CONCURRENCY: limit(1_000),
     /** Level of the runner's own logs (function logs are `info`). */
     LOG_LEVEL: env.logLevel,
+  })
+  .refine((config) => config.RUNNER_INTERNAL_TOKEN !== undefined || config.RUNNER_ALLOW_UNAUTHENTICATED, {
+    message:
+      'RUNNER_INTERNAL_TOKEN is not set: the runner would take invocations from anyone who can reach its ports; set it (and the same on the API), or RUNNER_ALLOW_UNAUTHENTICATED=true on a network you trust',
+    path: ['RUNNER_INTERNAL_TOKEN'],
   })
   .refine((config) => config.RUNNER_INSTANCE_PORT_MAX - config.RUNNER_INSTANCE_PORT_MIN >= 16, {
     message: 'RUNNER_INSTANCE_PORT_MAX must be at least 16 above RUNNER_INSTANCE_PORT_MIN',

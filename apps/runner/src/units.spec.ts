@@ -121,7 +121,7 @@ describe('PortAllocator', () => {
 
 describe('RunnerConfigSchema', () => {
   it('has defaults for everything and reads overrides', () => {
-    const config = RunnerConfigSchema.parse({});
+    const config = RunnerConfigSchema.parse({ RUNNER_ALLOW_UNAUTHENTICATED: 'true' });
     expect(config).toMatchObject({
       RUNNER_PORT: 8081,
       RUNNER_HOST: '127.0.0.1',
@@ -135,16 +135,35 @@ describe('RunnerConfigSchema', () => {
       RUNNER_STANDBY_SHELL: '/bin/dash',
     });
     expect(config.RUNNER_INTERNAL_TOKEN).toBeUndefined();
-    expect(RunnerConfigSchema.parse({ RUNNER_INTERNAL_TOKEN: '', IGNITE_QUEUE_PREFIX: '' })).toMatchObject({
+    expect(
+      RunnerConfigSchema.parse({ RUNNER_INTERNAL_TOKEN: '', IGNITE_QUEUE_PREFIX: '', RUNNER_ALLOW_UNAUTHENTICATED: 'true' }),
+    ).toMatchObject({
       RUNNER_INTERNAL_TOKEN: undefined,
       IGNITE_QUEUE_PREFIX: 'ignite',
     });
-    expect(RunnerConfigSchema.parse({ RUNNER_MAX_INSTANCES: '7', RUNNER_PRLIMIT_PATH: '', RUNNER_STANDBY_SHELL: '' })).toMatchObject({
+    expect(
+      RunnerConfigSchema.parse({
+        RUNNER_INTERNAL_TOKEN: 't',
+        RUNNER_MAX_INSTANCES: '7',
+        RUNNER_PRLIMIT_PATH: '',
+        RUNNER_STANDBY_SHELL: '',
+      }),
+    ).toMatchObject({
       RUNNER_MAX_INSTANCES: 7,
       RUNNER_PRLIMIT_PATH: '',
       RUNNER_STANDBY_SHELL: '',
     });
-    expect(RunnerConfigSchema.safeParse({ RUNNER_MAX_INSTANCES: '0' }).success).toBe(false);
+    expect(RunnerConfigSchema.safeParse({ RUNNER_INTERNAL_TOKEN: 't', RUNNER_MAX_INSTANCES: '0' }).success).toBe(false);
     expect(RunnerConfigSchema.safeParse({ RUNNER_INSTANCE_PORT_MIN: '20000', RUNNER_INSTANCE_PORT_MAX: '20004' }).success).toBe(false);
+  });
+
+  it('refuses to start without the internal token unless told the network is trusted', () => {
+    const refused = RunnerConfigSchema.safeParse({});
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]).toMatchObject({
+      path: ['RUNNER_INTERNAL_TOKEN'],
+      message: expect.stringContaining('RUNNER_ALLOW_UNAUTHENTICATED'),
+    });
+    expect(RunnerConfigSchema.parse({ RUNNER_INTERNAL_TOKEN: 'secret' }).RUNNER_INTERNAL_TOKEN).toBe('secret');
   });
 });

@@ -45,4 +45,30 @@ describe('bubblewrapArgs', () => {
     expect(args).not.toContain('--unshare-net');
     expect(args.slice(-3)).toEqual(['--', 'cargo', 'fetch']);
   });
+
+  it('mounts further directories after the same-path ones, in order, each read-only unless writable', () => {
+    const args = bubblewrapArgs(
+      {
+        ...spec,
+        mounts: [
+          { source: '/data/builds/b1/cargo-home', dest: '/ignite/cargo-home', writable: true },
+          { source: '/data/cache/sources/registry', dest: '/ignite/cargo-home/registry', writable: false },
+        ],
+      },
+      ['cargo', 'build'],
+    );
+    expect(pairs(args, '--bind')).toEqual([
+      ['/data/builds/b1', '/data/builds/b1'],
+      ['/data/builds/b1/cargo-home', '/ignite/cargo-home'],
+    ]);
+    expect(pairs(args, '--ro-bind').at(-1)).toEqual(['/data/cache/sources/registry', '/ignite/cargo-home/registry']);
+    expect(args.indexOf('/ignite/cargo-home')).toBeLessThan(args.indexOf('/ignite/cargo-home/registry'));
+  });
+
+  it('caps the private /tmp when asked: --size right before its --tmpfs', () => {
+    const args = bubblewrapArgs({ ...spec, tmpMaxBytes: 64 << 20 }, ['cargo', 'build']);
+    const tmpfs = args.indexOf('--tmpfs');
+    expect(args.slice(tmpfs - 2, tmpfs + 2)).toEqual(['--size', String(64 << 20), '--tmpfs', '/tmp']);
+    expect(bubblewrapArgs(spec, ['cargo', 'build'])).not.toContain('--size');
+  });
 });

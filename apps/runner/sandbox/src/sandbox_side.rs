@@ -70,6 +70,8 @@ fn prepare_and_supervise(mut start: Start) -> Result<Infallible, String> {
     sethostname("ignite").map_err(|error| format!("could not set the hostname: {error}"))?;
     loopback_up()?;
 
+    // Compiled now, while no program waits for it.
+    let filters = seccomp::filters()?;
     // Ready: wait for the program (the host side closing first means this sandbox is not needed).
     let Some(program) = receive_program(&mut start.channel)? else {
         std::process::exit(0);
@@ -79,7 +81,7 @@ fn prepare_and_supervise(mut start: Start) -> Result<Infallible, String> {
     // SAFETY: this process has one thread; the child only goes on to execve.
     match unsafe { fork() }.map_err(|error| format!("could not start the program: {error}"))? {
         ForkResult::Child => {
-            let Err(message) = become_program(program, &start);
+            let Err(message) = become_program(program, &start, &filters);
             eprintln!("ignite-sandbox: {message}");
             std::process::exit(125)
         }
@@ -146,7 +148,11 @@ fn supervise(program: Pid, mut channel: UnixStream) -> ! {
 
 /// The program's process: its descriptors, limits and working directory set, every privilege
 /// given up and the filters installed, it tells the host side its pid and becomes the program.
-fn become_program(program: Program, start: &Start) -> Result<Infallible, String> {
+fn become_program(
+    program: Program,
+    start: &Start,
+    filters: &[seccompiler::BpfProgram],
+) -> Result<Infallible, String> {
     let Program {
         request,
         executable,
@@ -203,8 +209,8 @@ fn become_program(program: Program, start: &Start) -> Result<Infallible, String>
             .map_err(|error| format!("could not reset {caught}: {error}"))?;
     }
     give_up_privileges()?;
-    for filter in seccomp::filters()? {
-        seccomp::install(&filter)?;
+    for filter in filters {
+        seccomp::install(filter)?;
     }
     handover::send_credentials(&mut channel)?;
     let error = execveat(&executable, c"", &argv, &envp, AtFlags::AT_EMPTY_PATH).unwrap_err();

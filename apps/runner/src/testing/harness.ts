@@ -43,6 +43,8 @@ export async function startRunner(overrides: Record<string, string> = {}): Promi
     IGNITE_DATA_DIR: dataDir,
     IGNITE_QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'info',
+    // These tests call the runner's ports themselves; the token's own tests set one.
+    RUNNER_ALLOW_UNAUTHENTICATED: 'true',
     ...overrides,
   });
   const logs: LogRecord[] = [];
