@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createLogger } from '@ignite/service-kit';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { ApiConfig } from '../config';
 
 /**
- * The invoke route: no line per request. An invocation has its own record (the data plane
- * reports it), and at thousands a second the log line cost more than forwarding it.
+ * The invoke route has no request logger at all: no line per request (an invocation has its own
+ * record, the data plane reports it), and no child logger either — pino-http makes one per
+ * request with the request serialized into it, which cost more than forwarding the invocation.
  */
-const INVOKE_ROUTE = /^\/v1\/orgs\/[^/?]+\/apps\/[^/?]+\/invoke(?:[/?]|$)/;
+const INVOKE_ROUTES = [
+  { method: RequestMethod.ALL, path: 'v1/orgs/:org/apps/:app/invoke' },
+  { method: RequestMethod.ALL, path: 'v1/orgs/:org/apps/:app/invoke/*path' },
+];
 
 /** Request headers worth a log line; everything else (Authorization above all) stays out. */
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length'];
@@ -19,10 +24,10 @@ const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length'];
  */
 export function loggerParams(config: ApiConfig): Params {
   return {
+    exclude: INVOKE_ROUTES,
     pinoHttp: {
       logger: createLogger('api', config.LOG_LEVEL),
       quietReqLogger: true,
-      autoLogging: { ignore: (req: IncomingMessage) => INVOKE_ROUTE.test(req.url ?? '') },
       customSuccessMessage: () => 'request completed',
       customErrorMessage: () => 'request failed',
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) => {
