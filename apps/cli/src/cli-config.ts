@@ -1,15 +1,20 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
 
 /** Where the CLI keeps its login; the local platform writes it on first start (no login step). */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.IGNITE_CLI_CONFIG || join(homedir(), '.config', 'ignite', 'config.json');
 }
 
-const StoredConfigSchema = z.object({ url: z.string(), org: z.string(), key: z.string(), invokeUrl: z.string() }).partial();
-export type StoredConfig = z.infer<typeof StoredConfigSchema>;
+/** The file's fields (each optional; one that is not a string is ignored). */
+export interface StoredConfig {
+  url?: string;
+  org?: string;
+  key?: string;
+  invokeUrl?: string;
+}
+const STORED_FIELDS = ['url', 'org', 'key', 'invokeUrl'] as const;
 
 export interface CliConfig {
   /** The API (the control plane). */
@@ -23,12 +28,21 @@ export interface CliConfig {
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
+/** Read by hand, not with zod: every command reads it, and zod's load would cost `ignite invoke` more than its call. */
 function readStored(path: string): StoredConfig {
+  let raw: unknown;
   try {
-    return StoredConfigSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return {};
   }
+  if (raw === null || typeof raw !== 'object') return {};
+  const stored: StoredConfig = {};
+  for (const field of STORED_FIELDS) {
+    const value = (raw as Record<string, unknown>)[field];
+    if (typeof value === 'string') stored[field] = value;
+  }
+  return stored;
 }
 
 /**
