@@ -87,6 +87,8 @@ const median = (values: number[]) => {
 /** A platform process (runner or API) logging JSON lines; ready when `readyMessage` appears, or its URL answers. */
 class Service {
   readonly child: ChildProcess;
+  /** Pids of the instances the runner reported ready (host pids, the sandboxed program's own). */
+  readonly instances: number[] = [];
   private readonly ready: Promise<void>;
 
   constructor(name: string, main: string, env: NodeJS.ProcessEnv, readyUrl: string) {
@@ -97,7 +99,12 @@ class Service {
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
-    createInterface({ input: this.child.stdout! }).on('line', () => {});
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      try {
+        const record = JSON.parse(line) as { msg?: string; pid?: number };
+        if (record.msg === 'instance ready' && typeof record.pid === 'number') this.instances.push(record.pid);
+      } catch {}
+    });
     this.ready = new Promise((resolveReady, reject) => {
       this.child.once('exit', (code) => reject(new Error(`${name} exited (${code}):\n${output}`)));
       const poll = async () => {
@@ -122,6 +129,13 @@ class Service {
     this.child.kill('SIGTERM');
     await exited;
   }
+}
+
+/** CPU time (user + system) a process has used, in microseconds (USER_HZ is 100 on Linux). */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
 }
 
 /** Wall time of a command, ms. */
@@ -224,7 +238,31 @@ async function main(): Promise<void> {
       p50: number;
       p99: number;
       rps: number;
+      /** CPU of the program and the runner per request of the throughput run, µs. */
+      cpu: number;
     }
+    const program = runner.instances[0];
+    if (program === undefined) throw new Error('the runner reported no instance');
+    const cpuOf = async () => (await cpuMicros(program)) + (await cpuMicros(runner.child.pid!));
+    // The API records every invocation (the runner reports them on a stream): before each target
+    // the backlog of the one before is left to drain, so that its recording does not land on the
+    // next measurement; how fast it drains is a figure of its own.
+    const redis = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1 });
+    const stream = channels.invocations(prefix);
+    const recorded: { reports: number; ms: number }[] = [];
+    const drain = async () => {
+      const started = performance.now();
+      const before = await prisma.invocation.count({ where: { appId: app.id } });
+      for (;;) {
+        const groups = (await redis.call('XINFO', 'GROUPS', stream).catch(() => [])) as unknown[][];
+        const group = groups.map((fields) => Object.fromEntries(fields.flatMap((v, i) => (i % 2 ? [] : [[v, fields[i + 1]]]))))[0];
+        if (group === undefined || (Number(group.lag) === 0 && Number(group.pending) === 0)) break;
+        if (performance.now() - started > 60_000) break;
+        await new Promise((done) => setTimeout(done, 200));
+      }
+      const after = await prisma.invocation.count({ where: { appId: app.id } });
+      if (after > before) recorded.push({ reports: after - before, ms: performance.now() - started });
+    };
     const rounds: { measured: Partial<Record<Target, Measured>>; steal: number }[] = [];
     for (let round = 1; round <= settings.rounds; round++) {
       const order = round % 2 ? names : [...names].reverse();
@@ -232,19 +270,24 @@ async function main(): Promise<void> {
       const before = await machineTicks();
       for (const name of order) {
         const { url, key: credential } = targets[name]!;
+        await drain();
         // The baseline is slow: a short warm-up is plenty.
         await wrk(url, settings.connections, name === 'baseline' ? '1s' : settings.warmup, credential);
         const latency = await wrk(url, 1, settings.duration, credential);
+        const cpuBefore = await cpuOf();
         const load = await wrk(url, settings.connections, settings.duration, credential);
+        const cpu = ((await cpuOf()) - cpuBefore) / load.requests;
         if (latency.errors + load.errors > 0) throw new Error(`${name}: wrk saw ${latency.errors + load.errors} errors`);
-        measured[name] = { p50: latency.p50_us, p99: latency.p99_us, rps: load.rps };
+        measured[name] = { p50: latency.p50_us, p99: latency.p99_us, rps: load.rps, cpu };
         log(
-          `round ${round} ${name}: c=1 p50 ${latency.p50_us} us p99 ${latency.p99_us} us; c=${settings.connections} ${load.rps.toFixed(0)} req/s`,
+          `round ${round} ${name}: c=1 p50 ${latency.p50_us} us p99 ${latency.p99_us} us; c=${settings.connections} ${load.rps.toFixed(0)} req/s, ${cpu.toFixed(1)} us CPU/request (program + runner)`,
         );
       }
       const after = await machineTicks();
       rounds.push({ measured, steal: after.total > before.total ? (after.steal - before.steal) / (after.total - before.total) : 0 });
     }
+    await drain();
+    redis.disconnect();
     const figure = (name: Target, field: keyof Measured) => median(rounds.map((r) => r.measured[name]![field]));
     const ratio = (name: Target, to: Target) => median(rounds.map((r) => r.measured[name]!.rps / r.measured[to]!.rps));
     const added = (name: Target) => median(rounds.map((r) => r.measured[name]!.p50 - r.measured.direct!.p50));
@@ -306,12 +349,14 @@ async function main(): Promise<void> {
         return `  ${label.padEnd(44)} ${`${figure(name, 'p50')} us`.padStart(9)}   ${`${figure(name, 'p99')} us`.padStart(9)}   ${figure(name, 'rps').toFixed(0).padStart(8)} req/s`;
       }),
       '',
-      `  public route vs the ceiling: added p50 ${added('public').toFixed(0)} us on 1 connection (goal <= 20 us); throughput ratio ${ratio('public', 'direct').toFixed(3)} on ${c} (goal >= 0.9)`,
+      `  public route vs the ceiling: added p50 ${added('public').toFixed(0)} us on 1 connection (goal <= 20 us); throughput ratio ${ratio('public', 'direct').toFixed(3)} on ${c} (goal >= 0.9; the rounds' ratios: ${rounds.map((r) => (r.measured.public!.rps / r.measured.direct!.rps).toFixed(2)).join(', ')})`,
+      `  CPU per request, program + runner: ceiling ${figure('direct', 'cpu').toFixed(1)} us, public route ${figure('public', 'cpu').toFixed(1)} us -> efficiency ${median(rounds.map((r) => r.measured.direct!.cpu / r.measured.public!.cpu)).toFixed(3)} (what the throughput ratio would be with the CPU to itself)`,
       `  API's route: ${figure('api', 'rps').toFixed(0)} req/s on ${c} connections (ratio to the ceiling ${ratio('api', 'direct').toFixed(3)}); added p50 ${added('api').toFixed(0)} us`,
       targets.baseline
         ? `  API's route before: ${figure('baseline', 'rps').toFixed(0)} req/s on ${c} connections, p50 ${figure('baseline', 'p50')} us on 1 -> now ${ratio('api', 'baseline').toFixed(1)}x the throughput (goal >= 10x)`
         : "  API's route before: not measured (BASELINE_REF empty)",
       '',
+      `  recording: the API drained backlogs of ${recorded.map((r) => r.reports).reduce((a, b) => a + b, 0)} invocation records at a median ${median(recorded.map((r) => r.reports / (r.ms / 1000))).toFixed(0)} records/s (a backlog drains from when its load stops: a lower bound)`,
       `  one call, process start included (${settings.cliRuns} runs, median wall time): ignite invoke ${median(cli).toFixed(1)} ms, curl ${median(curl).toFixed(1)} ms (node -e 0 alone: ${median(nodeStart).toFixed(1)} ms)`,
       '',
     ];

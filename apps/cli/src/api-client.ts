@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import type { CliConfig } from './cli-config';
 import type { AppRef } from './refs';
@@ -193,7 +192,9 @@ export class ApiClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
     if (this.config.key) headers.authorization = `Bearer ${this.config.key}`;
     return new Promise((resolve, reject) => {
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      // node:https (TLS) only when asked for: loading it is a good part of the CLI's start.
+      const send: typeof httpRequest =
+        url.protocol === 'https:' ? (require('node:https') as typeof import('node:https')).request : httpRequest;
       const call = send(url, { method: 'POST', headers }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../refs';
 import type { CommandContext } from './context';
@@ -127,6 +126,7 @@ export function registerAppCommands(program: Command, run: Run, example: (line: 
         const target = ctx.ref(ref);
         if (!yes) {
           if (!process.stdin.isTTY) throw new UsageError('refusing to delete without confirmation; pass --yes');
+          const { createInterface } = require('node:readline/promises') as typeof import('node:readline/promises');
           const rl = createInterface({ input: process.stdin, output: process.stderr });
           const answer = await rl.question(`delete ${target.org}:${target.app} and all its releases? [y/N] `);
           rl.close();
