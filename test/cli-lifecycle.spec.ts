@@ -18,6 +18,7 @@ const databaseUrl = (() => {
 })();
 const apiPort = 30_000 + Math.floor(Math.random() * 5000);
 const runnerPort = apiPort + 1;
+const directPort = apiPort + 2;
 const dataDir = mkdtempSync(join(tmpdir(), 'ignite-e2e-'));
 const cliConfig = join(dataDir, 'cli-config.json');
 const dodil = join(repoRoot, 'node_modules', '.bin', 'dodil');
@@ -48,8 +49,8 @@ describe('the contract, end to end through the CLI', () => {
         DATABASE_URL: databaseUrl,
         PORT: String(apiPort),
         RUNNER_PORT: String(runnerPort),
-        RUNNER_DIRECT_PORT: '0',
-        RUNNER_URL: `http://127.0.0.1:${runnerPort}`,
+        // `npm start` points the API and the CLI config at it: `ignite invoke` calls the data plane.
+        RUNNER_DIRECT_PORT: String(directPort),
         IGNITE_DATA_DIR: dataDir,
         IGNITE_CLI_CONFIG: cliConfig,
         IGNITE_QUEUE_PREFIX: database,

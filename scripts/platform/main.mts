@@ -48,6 +48,16 @@ function settings() {
   };
 }
 
+/**
+ * The data plane's URL (the runner's direct port): the API forwards its invoke route there and
+ * writes it into the CLI config (`invokeUrl`), so it follows the runner's own settings.
+ */
+function directUrl(): string {
+  if (process.env.RUNNER_DIRECT_URL) return process.env.RUNNER_DIRECT_URL;
+  const host = process.env.RUNNER_HOST && process.env.RUNNER_HOST !== '0.0.0.0' ? process.env.RUNNER_HOST : '127.0.0.1';
+  return `http://${host}:${process.env.RUNNER_DIRECT_PORT || '8082'}`;
+}
+
 /** Where caches that outlive a clone go: `$IGNITE_CACHE_HOME`, else `~/.cache/ignite`. */
 function cacheHome(): string {
   return process.env.IGNITE_CACHE_HOME || join(homedir(), '.cache', 'ignite');
@@ -97,7 +107,12 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await buildTypeScript(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
-      return startPlatform(root, { DATABASE_URL: s.databaseUrl, REDIS_URL: s.redisUrl, RUNNER_INTERNAL_TOKEN: s.runnerToken });
+      return startPlatform(root, {
+        DATABASE_URL: s.databaseUrl,
+        REDIS_URL: s.redisUrl,
+        RUNNER_INTERNAL_TOKEN: s.runnerToken,
+        RUNNER_DIRECT_URL: directUrl(),
+      });
     }
     case 'test': {
       await ensureRedis(s.testRedisUrl, root, s.localRedis);

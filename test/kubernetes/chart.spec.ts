@@ -98,7 +98,16 @@ function secretValues(objects: K8sObject[]): Record<string, string> {
   return (secret?.stringData as Record<string, string> | undefined) ?? {};
 }
 
-const VALID = ['defaults.yaml', 'custom-namespace.yaml', 'external-secrets.yaml', 'tuned.yaml', 'isolation.yaml', 'trusted-only.yaml'];
+const VALID = [
+  'defaults.yaml',
+  'custom-namespace.yaml',
+  'external-secrets.yaml',
+  'tuned.yaml',
+  'isolation.yaml',
+  'trusted-only.yaml',
+  'public-endpoint.yaml',
+  'gateway-api.yaml',
+];
 
 /** The egress rule to the cluster DNS every NetworkPolicy of the chart has (networkPolicies.dns). */
 const DNS_RULE = {
@@ -264,8 +273,8 @@ describe('the ignite Helm chart', () => {
     expect(policy.spec.podSelector).toEqual({ matchLabels: deployment(objects, 'runner').spec.selector.matchLabels });
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     const api = { podSelector: { matchLabels: deployment(objects, 'api').spec.selector.matchLabels } };
-    // No direct callers named: nobody may reach the direct port (8082).
-    expect(policy.spec.ingress).toEqual([{ from: [api], ports: [{ protocol: 'TCP', port: 8081 }] }]);
+    // The API forwards its invoke route to the data plane (8082); no other caller named: nobody else, and nobody on 8081.
+    expect(policy.spec.ingress).toEqual([{ from: [api], ports: [{ protocol: 'TCP', port: 8082 }] }]);
     expect(policy.spec.egress).toEqual([
       DNS_RULE,
       // Postgres and Redis by the ports of their URLs (rediss://…:6380), to any address: no peers named.
@@ -563,7 +572,7 @@ describe('the ignite Helm chart', () => {
       expect(api).toMatchObject({
         HOST: '0.0.0.0',
         IGNITE_BOOTSTRAP_LOCAL: 'false',
-        RUNNER_URL: `http://${RELEASE}-runner.${NAMESPACE}.svc.cluster.local:8081`,
+        RUNNER_DIRECT_URL: `http://${RELEASE}-runner.${NAMESPACE}.svc.cluster.local:8082`,
       });
 
       const runner = envOf(containersOf(deployment(objects, 'runner'))[0]!, secrets);
@@ -628,6 +637,100 @@ describe('the ignite Helm chart', () => {
     expect(containersOf(test!)[0]!).toMatchObject({
       command: expect.arrayContaining([`http://${RELEASE}-api.${NAMESPACE}.svc.cluster.local:8080/readyz`]),
     });
+  });
+
+  it('routes the one public hostname: /v1 and the docs to the API, the invoke route to the data plane (ingress-nginx)', async () => {
+    const objects = await render(['public-endpoint.yaml']);
+    const api = named(objects, 'Ingress', `${RELEASE}-api`);
+    const invoke = named(objects, 'Ingress', `${RELEASE}-runner-invoke`);
+    for (const ingress of [api, invoke]) {
+      expect(ingress.spec.ingressClassName).toBe('nginx');
+      expect(ingress.spec.tls).toEqual([{ hosts: ['ignite.example.com'], secretName: 'ignite-tls' }]);
+      expect(ingress.spec.rules.map((rule: K8sObject) => rule.host)).toEqual(['ignite.example.com']);
+      expect(ingress.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt');
+    }
+    expect(api.spec.rules[0].http.paths).toEqual(
+      ['/v1', '/docs', '/docs-json'].map((path) => ({
+        path,
+        pathType: 'Prefix',
+        backend: { service: { name: `${RELEASE}-api`, port: { name: 'http' } } },
+      })),
+    );
+    const [route] = invoke.spec.rules[0].http.paths;
+    expect(invoke.spec.rules[0].http.paths).toHaveLength(1);
+    expect(route).toEqual({
+      path: '/v1/orgs/[^/]+/apps/[^/]+/invoke(/.*)?',
+      pathType: 'ImplementationSpecific',
+      backend: { service: { name: `${RELEASE}-runner`, port: { name: 'direct' } } },
+    });
+    const pattern = new RegExp(`^${route.path}$`);
+    for (const path of ['/v1/orgs/acme/apps/hello/invoke', '/v1/orgs/acme/apps/hello/invoke/orders/42']) expect(path).toMatch(pattern);
+    for (const path of ['/v1/orgs/acme/apps/hello', '/v1/orgs/acme/apps/hello/invocations', '/v1/orgs/acme/keys', '/internal/builds/x'])
+      expect(path).not.toMatch(pattern);
+    // ingress-nginx: a regular expression, and an upstream connection per request (HTTP/1.0): never one connection for two callers.
+    expect(invoke.metadata.annotations).toMatchObject({
+      'nginx.ingress.kubernetes.io/use-regex': 'true',
+      'nginx.ingress.kubernetes.io/proxy-http-version': '1.0',
+      'nginx.ingress.kubernetes.io/proxy-body-size': '6291456',
+    });
+    // The controller's pods may reach the direct port, and only it.
+    const policy = named(objects, 'NetworkPolicy', `${RELEASE}-runner`);
+    expect(policy.spec.ingress[1]).toEqual({
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 8082 }],
+    });
+    expect(ofKind(await render(['defaults.yaml']), 'Ingress')).toEqual([]);
+  });
+
+  it('routes the same hostname with an HTTPRoute on the Gateway API', async () => {
+    const objects = await render(['gateway-api.yaml']);
+    expect(ofKind(objects, 'Ingress')).toEqual([]);
+    const route = named(objects, 'HTTPRoute', RELEASE);
+    expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1');
+    expect(route.spec.parentRefs).toEqual([{ name: 'public', namespace: 'gateways', sectionName: 'https' }]);
+    expect(route.spec.hostnames).toEqual(['ignite.example.com']);
+    expect(route.spec.rules).toEqual([
+      {
+        matches: [{ path: { type: 'RegularExpression', value: '^/v1/orgs/[^/]+/apps/[^/]+/invoke(/.*)?$' } }],
+        backendRefs: [{ name: `${RELEASE}-runner`, port: 8082 }],
+      },
+      {
+        matches: ['/v1', '/docs', '/docs-json'].map((value) => ({ path: { type: 'PathPrefix', value } })),
+        backendRefs: [{ name: `${RELEASE}-api`, port: 8080 }],
+      },
+    ]);
+  });
+
+  it('refuses a public endpoint without its hostname, or whose proxy the runner’s NetworkPolicy would keep out', async () => {
+    const noHost = await helmRun([
+      'template',
+      RELEASE,
+      chart,
+      '-f',
+      join(valuesDir, 'public-endpoint.yaml'),
+      '--set',
+      'publicEndpoint.host=',
+    ]);
+    expect(noHost.code).not.toBe(0);
+    expect(noHost.stderr).toContain('publicEndpoint.host is required');
+    const noCallers = await helmRun([
+      'template',
+      RELEASE,
+      chart,
+      '-f',
+      join(valuesDir, 'defaults.yaml'),
+      '--set',
+      'publicEndpoint.host=ignite.example.com',
+      '--set',
+      'publicEndpoint.ingress.enabled=true',
+    ]);
+    expect(noCallers.code).not.toBe(0);
+    expect(noCallers.stderr).toContain('networkPolicies.runner.publicCallers must name');
   });
 
   it('documents every value of values.yaml in its README', () => {

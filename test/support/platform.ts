@@ -56,7 +56,7 @@ export class TestPlatform {
       RUNNER_HOST: '127.0.0.1',
       RUNNER_PORT: String(runnerPort),
       RUNNER_DIRECT_PORT: String(directPort),
-      RUNNER_URL: this.runnerUrl,
+      RUNNER_DIRECT_URL: this.directUrl,
       RUNNER_INTERNAL_TOKEN: this.runnerToken,
       IGNITE_DATA_DIR: this.dataDir,
       IGNITE_QUEUE_PREFIX: this.prefix,
@@ -162,9 +162,14 @@ export class TestPlatform {
     return build;
   }
 
-  /** Invokes the app through the API's invoke route. */
+  /** Invokes the app through the API's invoke route (which forwards to the data plane). */
   invoke(app: string, body: unknown, options: { path?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
     return this.call(options.method ?? 'POST', `/apps/${app}/invoke${options.path ?? ''}`, body, options.headers);
+  }
+
+  /** The platform's own API key (the one its local bootstrap wrote), for calls of the data plane. */
+  get apiKey(): string {
+    return this.key;
   }
 
   /** Stops every app (SIGTERM, then SIGKILL after 15 s) and removes the org, the Redis keys and the data. */

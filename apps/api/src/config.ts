@@ -31,7 +31,11 @@ export const ApiConfigSchema = z.preprocess(
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, "_", "." or "-"')
       .default('ignite'),
-    RUNNER_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('http://127.0.0.1:8081'),
+    /**
+     * The data plane's entry (the runner's direct port): the API's invoke route forwards there, on
+     * the same route; the local bootstrap writes it into the CLI config as its `invokeUrl`.
+     */
+    RUNNER_DIRECT_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('http://127.0.0.1:8082'),
     RUNNER_INTERNAL_TOKEN: z.string().min(1).optional(),
     /** Largest source archive accepted by `PUT .../draft`. */
     MAX_ARCHIVE_BYTES: z.coerce

@@ -5,6 +5,7 @@ import { registerBuildCommands } from './commands/builds';
 import { CommandContext } from './commands/context';
 import { registerDraftCommands } from './commands/draft';
 import { registerInvokeCommand } from './commands/invoke';
+import { registerKeyCommands } from './commands/keys';
 import { registerLoginCommand } from './commands/login';
 import { registerReleaseCommands } from './commands/releases';
 import { UsageError } from './refs';
@@ -29,6 +30,7 @@ export function buildProgram(binary: 'dodil' | 'ignite'): Command {
     registerReleaseCommands,
     registerInvokeCommand,
     registerBuildCommands,
+    registerKeyCommands,
     registerLoginCommand,
   ]) {
     register(program, run, example);

@@ -153,6 +153,21 @@ export const RunnerConfigSchema = z
     RUNNER_DIRECT_PORT: env.port(8082),
     /** A direct connection idle for this long goes back to the runner (so that it holds no instance). */
     RUNNER_DIRECT_IDLE_MS: milliseconds(1_000),
+    /**
+     * The public route (`/v1/orgs/{org}/apps/{app}/invoke`): how long an API key's answer (its org,
+     * or "no such key") is trusted without a notice from the API, and how long a handed-over
+     * connection stays authenticated before the runner checks its key again. The API's notice
+     * makes a revocation immediate; this bounds one lost while Redis was away.
+     */
+    RUNNER_API_KEY_CACHE_TTL_MS: milliseconds(10_000),
+    /** Per-app invocations a second on the public route, per runner (0: none); an app's `rateLimitPerSecond` replaces it. */
+    RUNNER_APP_RATE_LIMIT: limit(0),
+    /** Per-app invocations at the same time on the public route, per runner (0: none); an app's `concurrencyLimit` replaces it. */
+    RUNNER_APP_CONCURRENCY: limit(0),
+    /** Per-org invocations a second on the public route, all its apps together, per runner (0: none). */
+    RUNNER_ORG_RATE_LIMIT: limit(0),
+    /** Per-org invocations at the same time on the public route, all its apps together, per runner (0: none). */
+    RUNNER_ORG_CONCURRENCY: limit(1_000),
     /** Level of the runner's own logs (function logs are `info`). */
     LOG_LEVEL: env.logLevel,
   })
@@ -165,6 +180,11 @@ export const RunnerConfigSchema = z
     message: 'RUNNER_INSTANCE_PORT_MAX must be at least 16 above RUNNER_INSTANCE_PORT_MIN',
     path: ['RUNNER_INSTANCE_PORT_MAX'],
   });
+
+/** A limit: a whole number, 0 for none. */
+function limit(fallback: number) {
+  return z.coerce.number().int().min(0).default(fallback);
+}
 
 function port(fallback: number) {
   return z.coerce.number().int().min(1024).max(65535).default(fallback);

@@ -3,12 +3,25 @@ import { ErrorCode, httpStatusOf } from '@ignite/contracts';
 
 /** A failure the caller sees as `{ "error": message, "code": code }` with `httpStatusOf[code]`. */
 export class InvocationError extends Error {
+  /** Sent as `retry-after` (a limit refused it). */
+  readonly retryAfterSeconds: number | undefined;
+  /** More fields of the JSON body (as the API gives them: `limitBytes` of a 413). */
+  readonly details: Record<string, unknown>;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
+    extra: { retryAfterSeconds?: number; details?: Record<string, unknown> } = {},
   ) {
     super(message);
     this.name = 'InvocationError';
+    this.retryAfterSeconds = extra.retryAfterSeconds;
+    this.details = extra.details ?? {};
+  }
+
+  /** The headers its answer carries besides the body's. */
+  get headers(): Record<string, string> {
+    return this.retryAfterSeconds === undefined ? {} : { 'retry-after': String(this.retryAfterSeconds) };
   }
 
   get status(): number {
@@ -16,14 +29,21 @@ export class InvocationError extends Error {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string): string {
-  return JSON.stringify({ error: message, code });
+/** `{"error", "code"}`, with the details first as the API writes them. */
+export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...details, error: message, code });
 }
 
 /** Writes a JSON error response, unless one is already under way. */
-export function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+  details: Record<string, unknown> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
-  const body = errorBody(code, message);
+  const body = errorBody(code, message, details);
   res.writeHead(httpStatusOf[code], {
     ...headers,
     'content-type': 'application/json',

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ErrorCode, httpStatusOf, headers as igniteHeaders } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
+import type { Admission } from './data-plane/limits';
 import { sendError } from './errors';
 import { exitFailure } from './exit-failure';
 import type { Exchange, ExitInfo, FlowControl, ProxyRequest, ResponseSink } from './instance';
@@ -64,6 +65,8 @@ export class Invocation implements ResponseSink {
     private readonly lease: Lease,
     private readonly startedAt: number,
     private readonly at: number,
+    /** Its hold on the public route's limits (null: the internal route has none). */
+    private readonly admission: Admission | null = null,
   ) {
     this.timer = setTimeout(this.onTimeout, fn.timeoutMs + (lease.instance.ownTimeLimitGraceMs ?? 0));
   }
@@ -196,6 +199,7 @@ export class Invocation implements ResponseSink {
     this.res.off('close', this.onCallerClose);
     this.res.off('drain', this.onDrain);
     this.deps.pool.release(this.lease, condemn);
+    this.admission?.release(1);
     const durationMs = performance.now() - this.startedAt;
     const { metrics, reporter } = this.deps;
     metrics.invocation(status, durationMs / 1000, this.lease.cold);

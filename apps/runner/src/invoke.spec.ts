@@ -138,7 +138,11 @@ describe('runner: invocations against real programs', () => {
   it('refuses a body over the limit with 413 JSON', async () => {
     const answer = await invoke(t.url, semantics, 'x'.repeat(7 * 1024 * 1024));
     expect(answer.status).toBe(413);
-    expect(answer.body).toEqual({ error: 'the request body is larger than 6291456 bytes', code: 'payload_too_large' });
+    expect(answer.body).toEqual({
+      error: 'request body is larger than the limit of 6291456 bytes',
+      code: 'payload_too_large',
+      limitBytes: 6291456,
+    });
   });
 
   it('passes a bad JSON body through as the program’s 400', async () => {

@@ -1,4 +1,4 @@
-import { channels, ErrorCode, type ReleaseActivated, ReleaseActivatedSchema } from '@ignite/contracts';
+import { channels, ErrorCode, type InvokeAuth, type ReleaseActivated, ReleaseActivatedSchema } from '@ignite/contracts';
 import type { PrismaClient } from '@ignite/database';
 import type { Logger } from '@ignite/service-kit';
 import type { Redis } from 'ioredis';
@@ -18,6 +18,12 @@ export interface ResolvedFunction {
   /** `org/app`, as `ctx.function_id()` sees it. */
   functionId: string;
   appId: string;
+  orgId: string;
+  /** Who may invoke it on the public route. */
+  auth: InvokeAuth;
+  /** The app's own limits (null: the runner's defaults). */
+  rateLimitPerSecond: number | null;
+  concurrencyLimit: number | null;
   /** null: the app exists but nothing is published. */
   release: ActiveRelease | null;
   /** The app's environment variables (valid entries only). */
@@ -44,6 +50,10 @@ export interface ResolverOptions {
 /** A row of `findApp` (the release columns are null when nothing is published). */
 interface AppRow {
   id: string;
+  orgId: string;
+  invokeAuth: InvokeAuth;
+  rateLimitPerSecond: number | null;
+  concurrencyLimit: number | null;
   env: unknown;
   timeoutMs: number | null;
   memoryMb: number | null;
@@ -194,6 +204,10 @@ export class ReleaseResolver {
     return {
       functionId,
       appId: row.id,
+      orgId: row.orgId,
+      auth: row.invokeAuth,
+      rateLimitPerSecond: row.rateLimitPerSecond,
+      concurrencyLimit: row.concurrencyLimit,
       release,
       env,
       timeoutMs: row.timeoutMs ?? this.options.defaultTimeoutMs,
@@ -203,10 +217,11 @@ export class ReleaseResolver {
     };
   }
 
-  /** One round trip (the hot path of a cold start): the app, its org and its active release. */
+  /** One round trip (the hot path of a cold start): the app, its org, who may invoke it and its active release. */
   private findApp(org: string, app: string): Promise<AppRow[]> {
     return this.options.prisma.$queryRaw<AppRow[]>`
-      SELECT a.id, a.env, a."timeoutMs", a."memoryMb",
+      SELECT a.id, a."orgId", a."invokeAuth"::text AS "invokeAuth", a."rateLimitPerSecond", a."concurrencyLimit",
+             a.env, a."timeoutMs", a."memoryMb",
              r.id AS "releaseId", r.number, r.target::text AS target, r."artifactSha256"
         FROM apps a
         JOIN orgs o ON o.id = a."orgId"

@@ -7,6 +7,9 @@ import { createRedis, type Logger } from '@ignite/service-kit';
 import type { Redis } from 'ioredis';
 import { ArtifactCache } from './artifacts';
 import type { RunnerConfig } from './config';
+import { ApiKeyCache } from './data-plane/api-keys';
+import { InvokeAccess } from './data-plane/invoke-access';
+import { InvocationLimits } from './data-plane/limits';
 import { DirectServer } from './direct/direct-server';
 import { newExecutionId } from './execution-id';
 import { InternalToken } from './internal-token';
@@ -35,6 +38,7 @@ export class Runner {
   readonly metrics: Metrics;
   readonly pool: InstancePool;
   readonly resolver: ReleaseResolver;
+  readonly keys: ApiKeyCache;
   readonly reporter: InvocationReporter;
   readonly server: RunnerServer;
   private readonly prisma: PrismaClient;
@@ -132,6 +136,7 @@ export class Runner {
       stopGraceMs: config.RUNNER_STOP_GRACE_MS,
       maxInFlight: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
       logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
+      maxBodyBytes: config.RUNNER_MAX_BODY_BYTES,
       sandbox:
         this.sandbox === null
           ? null
@@ -223,10 +228,26 @@ export class Runner {
         })
         .catch((error: unknown) => logger.warn({ err: error, functionId: event.functionId }, 'could not resolve the new release'));
     });
+    this.keys = new ApiKeyCache({
+      prisma: this.prisma,
+      subscriber: this.subscriber,
+      prefix,
+      logger,
+      ttlMs: config.RUNNER_API_KEY_CACHE_TTL_MS,
+    });
+    const access = new InvokeAccess(this.resolver, this.keys);
+    const limits = new InvocationLimits({
+      appRatePerSecond: config.RUNNER_APP_RATE_LIMIT,
+      appConcurrency: config.RUNNER_APP_CONCURRENCY,
+      orgRatePerSecond: config.RUNNER_ORG_RATE_LIMIT,
+      orgConcurrency: config.RUNNER_ORG_CONCURRENCY,
+    });
     const internalToken = new InternalToken(config.RUNNER_INTERNAL_TOKEN);
     this.reporter = new InvocationReporter({ redis: this.redis, prefix, logger, metrics: this.metrics });
     this.server = new RunnerServer({
       resolver: this.resolver,
+      access,
+      limits,
       pool: this.pool,
       reporter: this.reporter,
       metrics: this.metrics,
@@ -239,6 +260,10 @@ export class Runner {
     if (config.RUNNER_DIRECT) {
       this.direct = new DirectServer({
         resolver: this.resolver,
+        access,
+        limits,
+        accessTtlMs: config.RUNNER_API_KEY_CACHE_TTL_MS,
+        maxBodyBytes: config.RUNNER_MAX_BODY_BYTES,
         pool: this.pool,
         reporter: this.reporter,
         metrics: this.metrics,
@@ -256,10 +281,10 @@ export class Runner {
     await this.spawner.start();
     // Before anything listens: a host that cannot make a sandbox must not serve functions.
     if (this.sandbox !== null) await probeSandbox(this.spawner, this.sandbox.launcher);
-    const redisUp = Promise.all([this.resolver.start(), waitReady(this.redis)]).then(
+    const redisUp = Promise.all([this.resolver.start(), this.keys.start(), waitReady(this.redis)]).then(
       () => true,
       (error: unknown) => {
-        this.logger.error({ err: error }, 'could not subscribe to release announcements');
+        this.logger.error({ err: error }, 'could not subscribe to release announcements and key notices');
         return false;
       },
     );

@@ -1,7 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, httpStatusOf, headers as igniteHeaders, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import {
+  ErrorCode,
+  httpStatusOf,
+  headers as igniteHeaders,
+  invokeErrors,
+  PUBLIC_INVOKE_PREFIX,
+  presentsApiKey,
+  RUNNER_INVOKE_PREFIX,
+} from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
+import type { InvokeAccess } from './data-plane/invoke-access';
+import type { Admission, InvocationLimits } from './data-plane/limits';
+import { parsePublicInvokePath } from './data-plane/public-path';
 import { InvocationError, sendError } from './errors';
 import type { InternalToken } from './internal-token';
 import { CALLER_CLOSED, Invocation } from './invocation';
@@ -28,8 +39,19 @@ const SKIPPED_REQUEST_HEADERS = new Set([
 ]);
 const NAME = /^[^/\\\s\0]{1,128}$/;
 
+/** Where an invocation goes: the app and the path its program sees (`/` when the caller gave none). */
+export interface InvokeTarget {
+  org: string;
+  app: string;
+  path: string;
+}
+
 export interface ServerDeps {
   resolver: ReleaseResolver;
+  /** The public route's rules (API keys, public apps). */
+  access: InvokeAccess;
+  /** The public route's rate and concurrency limits. */
+  limits: InvocationLimits;
   pool: InstancePool;
   reporter: InvocationReporter;
   metrics: Metrics;
@@ -45,7 +67,10 @@ export interface ServerDeps {
 
 /**
  * The runner's HTTP server, on node:http (the invocation path is the hot path):
- * `ANY /v1/invoke/{org}/{app}{/path}{?query}`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+ * `ANY /v1/invoke/{org}/{app}{/path}{?query}` (in-cluster callers: the internal token),
+ * `ANY /v1/orgs/{org}/apps/{app}/invoke{/path}{?query}` (the public route: API keys, public apps,
+ * limits), `GET /healthz`, `GET /readyz`, `GET /metrics`. It also serves every connection of the
+ * direct port that is not handed to a program.
  */
 export class RunnerServer {
   readonly http: Server;
@@ -85,10 +110,11 @@ export class RunnerServer {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
-    if (url.startsWith(INVOKE_PREFIX)) {
+    const route = url.startsWith(INVOKE_PREFIX) ? 'internal' : url.startsWith(PUBLIC_INVOKE_PREFIX) ? 'public' : null;
+    if (route !== null) {
       this.active++;
       res.once('close', this.invocationDone);
-      this.invoke(req, res, url).catch((error: unknown) => {
+      this.invoke(req, res, url, route).catch((error: unknown) => {
         this.deps.logger.error({ err: error }, 'invocation failed in the runner');
         sendError(res, ErrorCode.internal, 'the runner failed to handle the invocation');
       });
@@ -119,66 +145,90 @@ export class RunnerServer {
     if (--this.active === 0) for (const done of this.drained.splice(0)) done();
   };
 
-  private async invoke(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+  private async invoke(req: IncomingMessage, res: ServerResponse, url: string, route: 'internal' | 'public'): Promise<void> {
     const startedAt = performance.now();
     const at = Date.now();
     const executionId = this.deps.executionId();
     const early = { [igniteHeaders.executionId]: executionId };
-    const refuse = (code: ErrorCode, message: string) => {
-      this.deps.metrics.invocation(httpStatusOf[code], (performance.now() - startedAt) / 1000, false);
-      sendError(res, code, message, early);
+    const refuse = (error: InvocationError) => {
+      this.deps.metrics.invocation(httpStatusOf[error.code], (performance.now() - startedAt) / 1000, false);
+      sendError(res, error.code, error.message, { ...early, ...error.headers }, error.details);
     };
 
-    if (!this.deps.internalToken.accepts(req.headers[igniteHeaders.internalToken])) {
-      refuse(ErrorCode.unauthorized, `missing or wrong ${igniteHeaders.internalToken}`);
-      return;
+    let target: InvokeTarget | InvocationError | null;
+    let fn: ResolvedFunction | null = null;
+    if (route === 'internal') {
+      if (!this.deps.internalToken.accepts(req.headers[igniteHeaders.internalToken])) {
+        refuse(new InvocationError(ErrorCode.unauthorized, `missing or wrong ${igniteHeaders.internalToken}`));
+        return;
+      }
+      target = parseInvokePath(url);
+    } else {
+      target = parsePublicInvokePath(url);
+      if (target === null) target = new InvocationError(ErrorCode.notFound, `no route ${req.method} ${url.split('?')[0]}`);
+      if (!(target instanceof InvocationError)) {
+        // Who may call is settled before a byte of the body is read.
+        const access = await this.deps.access.decide(target.org, target.app, req.headers.authorization);
+        if (!access.allowed) {
+          refuse(access.error);
+          return;
+        }
+        fn = access.fn;
+      }
     }
-    const target = parseInvokePath(url);
     if (target instanceof InvocationError) {
-      refuse(target.code, target.message);
+      refuse(target);
       return;
     }
     const { org, app, path } = target;
 
     let body: Buffer | null;
-    let fn: ResolvedFunction | null;
     let resolvedAt = startedAt;
     try {
       body = await readBody(req, this.deps.maxBodyBytes);
-      fn = this.deps.resolver.peek(`${org}/${app}`) ?? (await this.deps.resolver.resolve(org, app));
+      fn ??= this.deps.resolver.peek(`${org}/${app}`) ?? (await this.deps.resolver.resolve(org, app));
       resolvedAt = performance.now();
     } catch (error) {
       if (error instanceof InvocationError) {
         if (error.code === ErrorCode.payloadTooLarge) res.shouldKeepAlive = false;
-        refuse(error.code, error.message);
+        // The public route knew the app before reading the body: its refusal is the app's invocation, recorded as a program records its own 413.
+        if (fn !== null) this.report(fn, executionId, fn.release?.id ?? null, httpStatusOf[error.code], error.message, startedAt, at);
+        refuse(error);
         return;
       }
       throw error;
     }
     if (fn === null) {
-      refuse(ErrorCode.notFound, `no app ${org}/${app}`);
+      refuse(new InvocationError(ErrorCode.notFound, route === 'public' ? invokeErrors.appNotFound(org, app) : `no app ${org}/${app}`));
       return;
     }
     const release = fn.release;
-    const fail = (code: ErrorCode, message: string, releaseId: string | null) => {
-      refuse(code, message);
-      this.report(fn, executionId, releaseId, httpStatusOf[code], message, startedAt, at);
+    const fail = (error: InvocationError, releaseId: string | null) => {
+      refuse(error);
+      this.report(fn, executionId, releaseId, httpStatusOf[error.code], error.message, startedAt, at);
     };
     if (release === null) {
-      fail(
-        ErrorCode.notFound,
-        `${org}/${app} has no published release: publish one with \`dodil ignite draft publish ${org}:${app}\``,
-        null,
-      );
+      fail(new InvocationError(ErrorCode.notFound, invokeErrors.noRelease(org, app)), null);
       return;
     }
     if (!this.deps.pool.supports(release.target)) {
       fail(
-        ErrorCode.unprocessable,
-        `release ${release.number} of ${org}/${app} targets ${release.target}: ${release.target} is not supported by this runner yet`,
+        new InvocationError(
+          ErrorCode.unprocessable,
+          `release ${release.number} of ${org}/${app} targets ${release.target}: ${release.target} is not supported by this runner yet`,
+        ),
         release.id,
       );
       return;
+    }
+    let admission: Admission | null = null;
+    if (route === 'public') {
+      const admitted = this.deps.limits.admit(fn, false);
+      if (admitted instanceof InvocationError) {
+        fail(admitted, release.id);
+        return;
+      }
+      admission = admitted;
     }
 
     let lease = this.deps.pool.tryAcquire(fn, executionId);
@@ -186,14 +236,16 @@ export class RunnerServer {
       try {
         lease = await this.deps.pool.acquire(fn, executionId);
       } catch (error) {
+        admission?.release(0);
         const failure =
           error instanceof InvocationError ? error : new InvocationError(ErrorCode.internal, 'the runner could not get an instance');
         if (!(error instanceof InvocationError)) this.deps.logger.error({ err: error, functionId: fn.functionId }, 'acquire failed');
-        fail(failure.code, failure.message, release.id);
+        fail(failure, release.id);
         return;
       }
       if (req.socket.destroyed) {
         // The caller left while it waited.
+        admission?.release(0);
         this.deps.pool.release(lease);
         this.deps.metrics.invocation(CALLER_CLOSED, (performance.now() - startedAt) / 1000, false);
         this.report(fn, executionId, lease.instance.spec.release.id, CALLER_CLOSED, 'the caller closed the connection', startedAt, at);
@@ -211,7 +263,7 @@ export class RunnerServer {
         'cold invocation',
       );
     }
-    new Invocation(this.deps, res, fn, lease, startedAt, at).run({
+    new Invocation(this.deps, res, fn, lease, startedAt, at, admission).run({
       method: req.method ?? 'GET',
       path,
       headers: forwardedHeaders(req.rawHeaders, executionId, fn.functionId),
@@ -272,7 +324,7 @@ export class RunnerServer {
 }
 
 /** `/v1/invoke/{org}/{app}{/path}{?query}` → names and the program's path (`/` when none). */
-export function parseInvokePath(url: string): { org: string; app: string; path: string } | InvocationError {
+export function parseInvokePath(url: string): InvokeTarget | InvocationError {
   const rest = url.slice(INVOKE_PREFIX.length);
   const queryAt = rest.indexOf('?');
   const pathPart = queryAt === -1 ? rest : rest.slice(0, queryAt);
@@ -297,13 +349,18 @@ export function parseInvokePath(url: string): { org: string; app: string; path: 
   return { org, app, path: subPath + query };
 }
 
-/** The caller's headers minus the connection-level and platform ones, plus the execution and function ids. */
+/**
+ * The caller's headers minus the connection-level and platform ones (an Authorization that
+ * presents an Ignite API key among them: no handler is given the platform's credential), plus the
+ * execution and function ids.
+ */
 export function forwardedHeaders(raw: string[], executionId: string, functionId: string): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (SKIPPED_REQUEST_HEADERS.has(lower) || lower.startsWith('x-ignite-')) continue;
+    if (lower === 'authorization' && presentsApiKey(raw[i + 1])) continue;
     out.push(name, raw[i + 1]!);
   }
   out.push(igniteHeaders.executionId, executionId, igniteHeaders.functionId, functionId);
@@ -315,7 +372,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   const declared = req.headers['content-length'];
   if (declared === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(null);
   if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new InvocationError(ErrorCode.payloadTooLarge, `the request body is larger than ${limit} bytes`));
+    return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -325,7 +382,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
       if (size > limit) {
         cleanup();
         req.resume();
-        reject(new InvocationError(ErrorCode.payloadTooLarge, `the request body is larger than ${limit} bytes`));
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
@@ -349,6 +406,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     req.on('error', onError);
     req.on('aborted', onError);
   });
+}
+
+function tooLarge(limitBytes: number): InvocationError {
+  return new InvocationError(ErrorCode.payloadTooLarge, invokeErrors.payloadTooLarge(limitBytes), { details: { limitBytes } });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -69,6 +69,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "http://%s.%s.svc.%s:%v" (include "ignite.componentName" (dict "root" . "component" "api")) .Release.Namespace .Values.clusterDomain .Values.api.port -}}
 {{- end -}}
 
+{{/* The data plane's entry: the runner's direct port, where the API forwards its invoke route. */}}
+{{- define "ignite.runnerDirectUrl" -}}
+{{- printf "http://%s.%s.svc.%s:%v" (include "ignite.componentName" (dict "root" . "component" "runner")) .Release.Namespace .Values.clusterDomain .Values.runner.directPort -}}
+{{- end -}}
+
 {{- define "ignite.runnerUrl" -}}
 {{- printf "http://%s.%s.svc.%s:%v" (include "ignite.componentName" (dict "root" . "component" "runner")) .Release.Namespace .Values.clusterDomain .Values.runner.port -}}
 {{- end -}}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INVOKE_AUTH_MODES } from './public-invoke';
 
 /**
  * The API's answers, as zod schemas: the API documents and produces them (apps/api), the CLI's
@@ -78,6 +79,9 @@ export const AppViewSchema = z
     env: z.record(z.string(), z.string()),
     timeoutMs: z.number().int().nullable(),
     memoryMb: z.number().int().nullable(),
+    auth: z.enum(INVOKE_AUTH_MODES).describe('Who may invoke it: `key` (an API key of the org) or `public` (anyone, no key)'),
+    rateLimitPerSecond: z.number().int().nullable().describe("Most invocations a second (null: the runner's default)"),
+    concurrencyLimit: z.number().int().nullable().describe("Most invocations at the same time (null: the runner's default)"),
     activeReleaseNumber: z.number().int().nullable(),
     createdAt: isoTime,
     updatedAt: isoTime,
@@ -104,3 +108,19 @@ export const InvocationViewSchema = z
   })
   .meta({ id: 'Invocation' });
 export type InvocationView = z.infer<typeof InvocationViewSchema>;
+
+export const ApiKeyViewSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    prefix: z.string().describe('The first 8 characters after `ign_`, to tell keys apart'),
+    createdAt: isoTime,
+    lastUsedAt: isoTime.nullable(),
+    revokedAt: isoTime.nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKeyView = z.infer<typeof ApiKeyViewSchema>;
+
+/** A key just created: its secret is in this answer and nowhere else, ever. */
+export const ApiKeyCreatedSchema = z.object({ key: ApiKeyViewSchema, secret: z.string() });
+export type ApiKeyCreated = z.infer<typeof ApiKeyCreatedSchema>;

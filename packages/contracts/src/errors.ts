@@ -15,6 +15,8 @@ export const ErrorCode = {
   badGateway: 'bad_gateway',
   /** A direct connection carried a request for another function: send it on a new connection. */
   misdirected: 'misdirected_request',
+  /** Over an app's or org's rate or concurrency limit: retry after the `retry-after` seconds. */
+  rateLimited: 'rate_limited',
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -31,5 +33,6 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   function_timeout: 504,
   bad_gateway: 502,
   misdirected_request: 421,
+  rate_limited: 429,
   internal: 500,
 };

@@ -11,6 +11,8 @@ export const channels = {
   releases: (prefix: string) => `${prefix}:releases`,
   /** Stream: runners append their invocation reports (see `invocationStreamFields`); the API records them in Postgres. */
   invocations: (prefix: string) => `${prefix}:invocations`,
+  /** Pub/sub: the API created or revoked an API key (`ApiKeyChanged`); data planes drop it from their key cache. */
+  apiKeys: (prefix: string) => `${prefix}:api-keys`,
   /** Pub/sub: build log lines and status changes as the worker produces them, per build. */
   buildEvents: (prefix: string, buildId: string) => `${prefix}:build:${buildId}`,
 } as const;

@@ -43,7 +43,29 @@ export const directProgramEnv = {
   release: 'IGNITE_RELEASE',
   /** An idle connection goes back to the runner after this many ms. */
   idleMs: 'IGNITE_DIRECT_IDLE_MS',
+  /**
+   * `1`: the runner may hand over connections of the public invoke route (`DirectAccess`); a
+   * program that can serve them says so (`{"type":"capabilities","public":true}`). Programs of
+   * earlier SDKs never do, and the runner serves their public connections itself.
+   */
+  public: 'IGNITE_DIRECT_PUBLIC',
 } as const;
+
+/**
+ * The terms of a handed-over connection of the public route (`/v1/orgs/{org}/apps/{app}/invoke`,
+ * `access` of its handoff). Every request on it must name the same function and carry the same
+ * Ignite API key (`authorization`, the Authorization value of the request the runner
+ * authenticated, byte for byte; absent: none) — the program strips that value before the handler.
+ * A request that does not, the request after `ttlMs` (the runner re-validates the key: a revoked
+ * key is refused within it) and the request after `budget` ones (rate limits: the runner takes
+ * more from the buckets, or answers 429) go back to the runner unanswered, which routes them anew.
+ */
+export interface DirectAccess {
+  authorization?: string;
+  ttlMs: number;
+  /** Requests it may carry; absent: no limit. */
+  budget?: number;
+}
 
 /**
  * Slots are numbered this far apart in the slot file (16 u32s: a 64-byte cache line each): the
@@ -70,8 +92,21 @@ export type DirectSummary = z.infer<typeof DirectSummarySchema>;
 /** What a program says on its message pipe about the direct connections it serves. */
 export const DirectProgramMessageSchema = z.discriminatedUnion('type', [
   DirectSummarySchema,
-  /** Done with the connection in `slot`: route its next request again (`rest`: bytes read and not handled, base64), or it was shut (`closed`). */
-  z.object({ type: z.literal('released'), slot: z.number().int().min(0), rest: z.string().optional(), closed: z.boolean().optional() }),
+  /**
+   * Done with the connection in `slot`: route its next request again (`rest`: bytes read and not
+   * handled, base64: a public connection's request that went back to the runner), or it was shut
+   * (`closed`). `served`: the requests it carried since the handoff (a budget's unused part is
+   * given back to the rate limits).
+   */
+  z.object({
+    type: z.literal('released'),
+    slot: z.number().int().min(0),
+    rest: z.string().optional(),
+    closed: z.boolean().optional(),
+    served: z.number().int().min(0).optional(),
+  }),
+  /** What the program can do beyond what earlier SDKs could: `public`, serve public connections (`DirectAccess`). */
+  z.object({ type: z.literal('capabilities'), public: z.boolean().optional() }),
   /** The request on `slot` ran past the time limit: the program answered 504 and shut the connection. */
   z.object({ type: z.literal('timeout'), slot: z.number().int().min(0) }),
   DirectReportsMessageSchema,
@@ -87,6 +122,8 @@ export const programEnv = {
   host: 'IGNITE_HOST',
   /** An inherited listening socket to serve on instead of `PORT` (a sandboxed program: a unix socket, no network). */
   listenFd: 'IGNITE_LISTEN_FD',
+  /** The largest request body (413 past it), as the runner's own limit. */
+  maxBodyBytes: 'IGNITE_MAX_BODY_BYTES',
 } as const;
 
 /**

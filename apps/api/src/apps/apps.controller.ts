@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@ne
 import { type AuthContext, Caller } from '../auth/auth-context';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { AppDetailEnvelopeDto, type AppDetailView, AppEnvelopeDto, AppListDto, type AppView } from '../common/views';
-import { CreateAppDto, PatchEnvDto } from './apps.dto';
+import { CreateAppDto, PatchEnvDto, UpdateAppDto } from './apps.dto';
 import { AppsService } from './apps.service';
 
 @ApiTags('apps')
@@ -36,6 +36,15 @@ export class AppsController {
   @ApiErrors()
   async get(@Caller() caller: AuthContext, @Param('app') app: string): Promise<{ app: AppDetailView }> {
     return { app: await this.apps.get(caller, app) };
+  }
+
+  @Patch(':app')
+  @ApiOperation({ summary: 'Change who may invoke the app (auth: key | public) and its rate and concurrency limits' })
+  @ApiParam({ name: 'app', type: String, description: 'The app name' })
+  @ApiResponse({ status: 200, type: AppEnvelopeDto })
+  @ApiErrors(400)
+  async update(@Caller() caller: AuthContext, @Param('app') app: string, @Body() body: UpdateAppDto): Promise<{ app: AppView }> {
+    return { app: await this.apps.update(caller, app, body) };
   }
 
   @Patch(':app/env')

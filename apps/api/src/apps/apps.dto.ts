@@ -1,3 +1,4 @@
+import { INVOKE_AUTH_MODES } from '@ignite/contracts';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { NAME_PATTERN, NAME_RULE } from '../config';
@@ -33,6 +34,24 @@ const EnvSchema = z
   })
   .describe('Environment variables of the function: names match ^[A-Za-z_][A-Za-z0-9_]*$; IGNITE_* and PORT are reserved');
 
+const authSchema = z
+  .enum(INVOKE_AUTH_MODES, {
+    error: (issue) => `auth ${JSON.stringify(issue.input)} is not supported; one of: ${INVOKE_AUTH_MODES.join(', ')}`,
+  })
+  .describe('Who may invoke it: `key` (an API key of the org, the default) or `public` (anyone, no key)');
+const rateLimitSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(1_000_000)
+  .describe("Most invocations a second, per runner (default: the runner's RUNNER_APP_RATE_LIMIT)");
+const concurrencyLimitSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(100_000)
+  .describe("Most invocations at the same time, per runner (default: the runner's RUNNER_APP_CONCURRENCY)");
+
 export const AppNameSchema = z.string({ error: 'name is required' }).regex(NAME_PATTERN, `name must be ${NAME_RULE}`);
 
 /** The message for a body that is not a JSON object at all (other issues keep zod's message). */
@@ -58,10 +77,26 @@ export const CreateAppSchema = z.strictObject(
     env: EnvSchema.default({}),
     timeoutMs: z.number().int().min(1).max(900_000).optional().describe('Per-invocation time limit in ms (default: the runner default)'),
     memoryMb: z.number().int().min(16).max(65_536).optional().describe('Per-instance memory limit in MiB (default: the runner default)'),
+    auth: authSchema.default('key'),
+    rateLimitPerSecond: rateLimitSchema.optional(),
+    concurrencyLimit: concurrencyLimitSchema.optional(),
   },
   { error: bodyError },
 );
 export class CreateAppDto extends createZodDto(CreateAppSchema) {}
+
+/** Who may invoke the app, and its limits: what `PATCH .../apps/{app}` changes (null: back to the runner's default). */
+export const UpdateAppSchema = z
+  .strictObject(
+    {
+      auth: authSchema.optional(),
+      rateLimitPerSecond: rateLimitSchema.nullable().optional(),
+      concurrencyLimit: concurrencyLimitSchema.nullable().optional(),
+    },
+    { error: bodyError },
+  )
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change: give auth, rateLimitPerSecond or concurrencyLimit' });
+export class UpdateAppDto extends createZodDto(UpdateAppSchema) {}
 
 export const PatchEnvSchema = z
   .strictObject(

@@ -1,3 +1,4 @@
+import type { InvokeAuth } from '@ignite/contracts';
 import type { AppModel, BuildModel, DraftModel, ReleaseModel } from '@ignite/database';
 import { PrismaClient } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
@@ -9,6 +10,16 @@ export interface NewApp {
   env: Record<string, string>;
   timeoutMs?: number | undefined;
   memoryMb?: number | undefined;
+  auth: InvokeAuth;
+  rateLimitPerSecond?: number | undefined;
+  concurrencyLimit?: number | undefined;
+}
+
+/** Who may invoke an app and its limits (undefined: unchanged; null: the runner's default). */
+export interface AppAccessChange {
+  auth?: InvokeAuth | undefined;
+  rateLimitPerSecond?: number | null | undefined;
+  concurrencyLimit?: number | null | undefined;
 }
 
 export type AppWithActive = AppModel & { activeRelease: ReleaseModel | null };
@@ -30,8 +41,25 @@ export class AppsRepository {
         env: app.env,
         timeoutMs: app.timeoutMs ?? null,
         memoryMb: app.memoryMb ?? null,
+        invokeAuth: app.auth,
+        rateLimitPerSecond: app.rateLimitPerSecond ?? null,
+        concurrencyLimit: app.concurrencyLimit ?? null,
       },
     });
+  }
+
+  /** Changes who may invoke it and its limits; null when the app is gone. */
+  async updateAccess(appId: string, change: AppAccessChange): Promise<AppWithActive | null> {
+    const updated = await this.prisma.app.updateMany({
+      where: { id: appId },
+      data: {
+        ...(change.auth === undefined ? {} : { invokeAuth: change.auth }),
+        ...(change.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: change.rateLimitPerSecond }),
+        ...(change.concurrencyLimit === undefined ? {} : { concurrencyLimit: change.concurrencyLimit }),
+      },
+    });
+    if (updated.count === 0) return null;
+    return this.prisma.app.findUnique({ where: { id: appId }, include: { activeRelease: true } });
   }
 
   async list(orgId: string): Promise<AppWithActive[]> {

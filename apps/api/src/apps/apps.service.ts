@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../common/prisma-errors';
 import { type AppDetailView, type AppView, appView, buildView, draftView, envOf, releaseView } from '../common/views';
 import { NAME_PATTERN } from '../config';
 import { ReleaseNotifier } from '../infra/release-notifier';
-import type { CreateAppDto, PatchEnvDto } from './apps.dto';
+import type { CreateAppDto, PatchEnvDto, UpdateAppDto } from './apps.dto';
 import { AppsRepository, type AppWithActive } from './apps.repository';
 
 /** Apps: create, read, change their environment, delete (with what they stored). */
@@ -28,6 +28,9 @@ export class AppsService {
         env: input.env,
         timeoutMs: input.timeoutMs,
         memoryMb: input.memoryMb,
+        auth: input.auth,
+        rateLimitPerSecond: input.rateLimitPerSecond,
+        concurrencyLimit: input.concurrencyLimit,
       });
       return appView(app, caller.org, null);
     } catch (error) {
@@ -73,15 +76,32 @@ export class AppsService {
       return env;
     });
     if (!updated) throw appNotFound(caller.org, name);
-    if (updated.activeRelease) {
-      await this.notifier.releaseActivated({
-        appId: updated.id,
-        functionId: `${caller.org}/${updated.name}`,
-        releaseId: updated.activeRelease.id,
-        number: updated.activeRelease.number,
-      });
-    }
+    await this.announce(caller, updated);
     return appView(updated, caller.org, updated.activeRelease?.number ?? null);
+  }
+
+  /**
+   * Changes who may invoke the app (`auth`) and its limits. Runners are told (as for an
+   * activation) so that the data plane applies it at once; connections already handed to a
+   * program keep their terms until the runner checks them again (its key cache's TTL).
+   */
+  async update(caller: AuthContext, name: string, change: UpdateAppDto): Promise<AppView> {
+    const app = await this.require(caller, name);
+    const updated = await this.apps.updateAccess(app.id, change);
+    if (!updated) throw appNotFound(caller.org, name);
+    await this.announce(caller, updated);
+    return appView(updated, caller.org, updated.activeRelease?.number ?? null);
+  }
+
+  /** Runners drop what they cached of the app (an app with nothing published has nothing cached that matters). */
+  private async announce(caller: AuthContext, app: AppWithActive): Promise<void> {
+    if (!app.activeRelease) return;
+    await this.notifier.releaseActivated({
+      appId: app.id,
+      functionId: `${caller.org}/${app.name}`,
+      releaseId: app.activeRelease.id,
+      number: app.activeRelease.number,
+    });
   }
 
   /** Deletes the app with everything it owns, then the blobs no other app still references. */

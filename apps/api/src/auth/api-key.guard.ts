@@ -1,4 +1,4 @@
-import { ErrorCode } from '@ignite/contracts';
+import { ErrorCode, invokeErrors } from '@ignite/contracts';
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
@@ -22,9 +22,10 @@ export class ApiKeyGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const token = bearerToken(request.headers.authorization);
-    if (!token) throw new DomainError(ErrorCode.unauthorized, 'missing API key: send "Authorization: Bearer <key>"');
+    // The data plane's words (invokeErrors): every route of the platform refuses a key alike.
+    if (!token) throw new DomainError(ErrorCode.unauthorized, invokeErrors.missingKey);
     const owner = await this.keys.verify(token);
-    if (!owner) throw new DomainError(ErrorCode.unauthorized, 'invalid API key');
+    if (!owner) throw new DomainError(ErrorCode.unauthorized, invokeErrors.invalidKey);
     const params = (request.params ?? {}) as Record<string, string | undefined>;
     const org = params.org;
     if (org !== undefined && org !== owner.orgSlug) {

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { API_KEY_PREFIX, hashApiKey } from '@ignite/contracts';
 
-export const API_KEY_PREFIX = 'ign_';
-const API_KEY_PATTERN = /^ign_[A-Za-z0-9_-]{43}$/;
+// The key's shape, its hash and the Authorization header are the data plane's too: one definition, in the contracts.
+export { API_KEY_PREFIX, bearerToken, hashApiKey, looksLikeApiKey } from '@ignite/contracts';
 
 export interface NewApiKey {
   /** The secret, shown once: `ign_` + 32 random bytes in base64url. */
@@ -17,22 +18,6 @@ export function generateApiKey(): NewApiKey {
   return { key, hash: hashApiKey(key), prefix: displayPrefix(key) };
 }
 
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
 export function displayPrefix(key: string): string {
   return key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + 8);
-}
-
-/** True when the string has the shape of a key (checked before any lookup). */
-export function looksLikeApiKey(value: string): boolean {
-  return API_KEY_PATTERN.test(value);
-}
-
-/** The key in an `Authorization: Bearer <key>` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return match?.[1];
 }

@@ -1,4 +1,4 @@
-import { PrismaClient } from '@ignite/database';
+import { type ApiKeyModel, PrismaClient } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
 
 export interface KeyOwner {
@@ -34,7 +34,17 @@ export class ApiKeysRepository {
     return this.prisma.org.upsert({ where: { slug }, create: { slug }, update: {}, select: { id: true, slug: true } });
   }
 
-  async create(orgId: string, name: string, prefix: string, hash: string): Promise<void> {
-    await this.prisma.apiKey.create({ data: { orgId, name, prefix, hash } });
+  async create(orgId: string, name: string, prefix: string, hash: string): Promise<ApiKeyModel> {
+    return this.prisma.apiKey.create({ data: { orgId, name, prefix, hash } });
+  }
+
+  async list(orgId: string): Promise<ApiKeyModel[]> {
+    return this.prisma.apiKey.findMany({ where: { orgId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+
+  /** Revokes the org's key (once: a revoked key keeps its first revokedAt); undefined when the org has no such key. */
+  async revoke(orgId: string, keyId: string, now: Date): Promise<ApiKeyModel | undefined> {
+    await this.prisma.apiKey.updateMany({ where: { id: keyId, orgId, revokedAt: null }, data: { revokedAt: now } });
+    return (await this.prisma.apiKey.findFirst({ where: { id: keyId, orgId } })) ?? undefined;
   }
 }

@@ -1,12 +1,21 @@
+import { ErrorCode } from '@ignite/contracts';
+import type { ApiKeyModel } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/domain-error';
+import { isUuid } from '../common/uuid';
+import { ApiKeyNotifier } from '../infra/api-key-notifier';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key';
 import { ApiKeysRepository, type KeyOwner } from './api-keys.repository';
 
 const TOUCH_INTERVAL_MS = 60_000;
 
+/** API keys: checking one, issuing, listing and revoking them (the data plane hears of each change). */
 @Injectable()
 export class ApiKeysService {
-  constructor(private readonly keys: ApiKeysRepository) {}
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly notifier: ApiKeyNotifier,
+  ) {}
 
   /** The owner of a valid key, or undefined for anything else (malformed, unknown, revoked). */
   async verify(key: string): Promise<KeyOwner | undefined> {
@@ -20,10 +29,24 @@ export class ApiKeysService {
     return owner;
   }
 
-  /** Creates a key for an org and returns the secret (the only time it exists outside the caller). */
-  async issue(orgId: string, name: string): Promise<string> {
+  /** Creates a key for an org and returns it with the secret (the only time it exists outside the caller). */
+  async issue(orgId: string, name: string): Promise<{ key: ApiKeyModel; secret: string }> {
     const { key, hash, prefix } = generateApiKey();
-    await this.keys.create(orgId, name, prefix, hash);
+    const created = await this.keys.create(orgId, name, prefix, hash);
+    // A data plane that was asked for this hash before remembers "no such key": it forgets it.
+    await this.notifier.keyChanged({ hash, change: 'created' });
+    return { key: created, secret: key };
+  }
+
+  async list(orgId: string): Promise<ApiKeyModel[]> {
+    return this.keys.list(orgId);
+  }
+
+  /** Revokes a key of the org: refused by the API at once, and by the data plane at once too (or within its cache TTL if the notice is lost). */
+  async revoke(orgId: string, keyId: string): Promise<ApiKeyModel> {
+    const key = isUuid(keyId) ? await this.keys.revoke(orgId, keyId, new Date()) : undefined;
+    if (!key) throw new DomainError(ErrorCode.notFound, `no API key ${keyId} in this org`);
+    await this.notifier.keyChanged({ hash: key.hash, change: 'revoked' });
     return key;
   }
 

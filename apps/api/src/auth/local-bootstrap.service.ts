@@ -8,7 +8,7 @@ import { API_CONFIG } from '../infra/tokens';
 import { ApiKeysService } from './api-keys.service';
 
 /** The CLI's configuration file, as the CLI reads it. */
-const CliConfigSchema = z.object({ url: z.string(), org: z.string(), key: z.string() });
+const CliConfigSchema = z.object({ url: z.string(), org: z.string(), key: z.string(), invokeUrl: z.string().optional() });
 export type CliConfig = z.infer<typeof CliConfigSchema>;
 
 export const LOCAL_KEY_NAME = 'local';
@@ -32,22 +32,24 @@ export class LocalBootstrapService implements OnApplicationBootstrap {
     const slug = this.config.IGNITE_DEFAULT_ORG;
     const org = await this.keys.ensureOrg(slug);
     const url = this.localUrl();
+    // Where `ignite invoke` calls: the data plane (the runner's direct port), not this API.
+    const invokeUrl = this.config.RUNNER_DIRECT_URL.replace(/\/+$/, '');
     const existing = await this.readCliConfig(path);
     if (existing) {
       const owner = await this.keys.verify(existing.key);
       if (owner && owner.orgSlug === slug) {
-        if (existing.url !== url || existing.org !== slug) {
-          await writeCliConfig(path, { url, org: slug, key: existing.key });
-          this.logger.info({ path, org: slug, url }, 'cli config updated');
+        if (existing.url !== url || existing.org !== slug || existing.invokeUrl !== invokeUrl) {
+          await writeCliConfig(path, { url, org: slug, key: existing.key, invokeUrl });
+          this.logger.info({ path, org: slug, url, invokeUrl }, 'cli config updated');
         } else {
           this.logger.info({ path, org: slug }, 'cli config has a working key');
         }
         return;
       }
     }
-    const key = await this.keys.issue(org.id, LOCAL_KEY_NAME);
-    await writeCliConfig(path, { url, org: slug, key });
-    this.logger.info({ path, org: slug, keyName: LOCAL_KEY_NAME }, 'cli config written with a new key');
+    const { secret } = await this.keys.issue(org.id, LOCAL_KEY_NAME);
+    await writeCliConfig(path, { url, org: slug, key: secret, invokeUrl });
+    this.logger.info({ path, org: slug, keyName: LOCAL_KEY_NAME, invokeUrl }, 'cli config written with a new key');
   }
 
   /** The URL the CLI on this machine uses: the configured host, or loopback when listening on every interface. */

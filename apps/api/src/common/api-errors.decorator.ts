@@ -12,6 +12,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state',
   413: 'Body larger than the limit',
   422: 'Archive refused',
+  429: 'Over a rate or concurrency limit (retry after the retry-after seconds)',
   502: 'The runner answered badly',
   503: 'A dependency is unavailable',
 };

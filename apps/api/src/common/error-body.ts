@@ -28,6 +28,8 @@ export function codeForStatus(status: number): ErrorCode {
       return ErrorCode.payloadTooLarge;
     case 422:
       return ErrorCode.unprocessable;
+    case 429:
+      return ErrorCode.rateLimited;
     case 502:
       return ErrorCode.badGateway;
     case 503:

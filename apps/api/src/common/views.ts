@@ -1,4 +1,8 @@
 import {
+  type ApiKeyCreated,
+  ApiKeyCreatedSchema,
+  type ApiKeyView,
+  ApiKeyViewSchema,
   type AppDetailView,
   AppDetailViewSchema,
   type AppView,
@@ -14,7 +18,7 @@ import {
   type ReleaseView,
   ReleaseViewSchema,
 } from '@ignite/contracts';
-import type { AppModel, BuildModel, DraftModel, InvocationModel, ReleaseModel } from '@ignite/database';
+import type { ApiKeyModel, AppModel, BuildModel, DraftModel, InvocationModel, ReleaseModel } from '@ignite/database';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
@@ -25,6 +29,10 @@ import { z } from 'zod';
 
 // The answer schemas live in @ignite/contracts (the CLI parses them); the DTO classes below document them in OpenAPI.
 export {
+  type ApiKeyCreated,
+  ApiKeyCreatedSchema,
+  type ApiKeyView,
+  ApiKeyViewSchema,
   type AppDetailView,
   AppDetailViewSchema,
   type AppView,
@@ -50,6 +58,8 @@ export class BuildEnvelopeDto extends createZodDto(z.object({ build: BuildViewSc
 export class BuildListDto extends createZodDto(z.object({ builds: z.array(BuildViewSchema) })) {}
 export class ReleaseEnvelopeDto extends createZodDto(z.object({ release: ReleaseViewSchema })) {}
 export class ReleaseListDto extends createZodDto(z.object({ releases: z.array(ReleaseViewSchema) })) {}
+export class ApiKeyListDto extends createZodDto(z.object({ keys: z.array(ApiKeyViewSchema) })) {}
+export class ApiKeyCreatedDto extends createZodDto(ApiKeyCreatedSchema) {}
 export class InvocationListDto extends createZodDto(z.object({ invocations: z.array(InvocationViewSchema) })) {}
 
 const iso = (date: Date) => date.toISOString();
@@ -117,6 +127,9 @@ export function appView(app: AppModel, org: string, activeReleaseNumber: number 
     env: envOf(app),
     timeoutMs: app.timeoutMs,
     memoryMb: app.memoryMb,
+    auth: app.invokeAuth,
+    rateLimitPerSecond: app.rateLimitPerSecond,
+    concurrencyLimit: app.concurrencyLimit,
     activeReleaseNumber,
     createdAt: iso(app.createdAt),
     updatedAt: iso(app.updatedAt),
@@ -140,4 +153,15 @@ export function envOf(app: Pick<AppModel, 'env'>): Record<string, string> {
   const env = app.env;
   if (!env || typeof env !== 'object' || Array.isArray(env)) return {};
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+export function apiKeyView(key: ApiKeyModel): ApiKeyView {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    createdAt: iso(key.createdAt),
+    lastUsedAt: isoOrNull(key.lastUsedAt),
+    revokedAt: isoOrNull(key.revokedAt),
+  };
 }

@@ -126,7 +126,7 @@ describe('apps, auth and errors (e2e)', () => {
           ['GET', `${base}/draft`],
           ['POST', `${base}/builds`],
           ['GET', `${base}/releases`],
-          ['POST', `${base}/invoke`],
+          // (`POST ${base}/invoke` is the data plane's to answer, in the same words: apps/runner's public-route spec.)
         ] as const) {
           const reply = await api.call(method, path, { key: caller.key });
           expect({ method, path, status: reply.status, body: reply.json }).toEqual({ method, path, status: 404, body: missing });

@@ -46,7 +46,7 @@ export class TestEnv {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL || 'silent',
       PORT: '0',
       HOST: '127.0.0.1',
-      RUNNER_URL: 'http://127.0.0.1:9',
+      RUNNER_DIRECT_URL: 'http://127.0.0.1:9',
       ...overrides,
     });
     const app = await createApiApp(config);

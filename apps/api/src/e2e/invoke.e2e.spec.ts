@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { channels, executionIdAt, invocationStreamFields, packDirectReport, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import { channels, executionIdAt, invocationStreamFields, packDirectReport } from '@ignite/contracts';
 import { waitFor } from '@ignite/testing';
 import { RUST_PROJECT, tarGz } from './archives';
 import { steps, type TestApi, TestEnv } from './harness';
@@ -11,16 +11,24 @@ interface Seen {
   url: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The connection it came on (the API's end of it). */
+  connection: number;
 }
 
-/** Stands in for the runner: records what it is sent and answers like the runner does. */
+/** Stands in for the data plane (the runner's direct port): records what it is sent and answers like it does. */
 async function startStubRunner(): Promise<{ server: Server; url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        connection: req.socket.remotePort ?? 0,
+      });
       res.writeHead(207, {
         'content-type': 'application/json',
         'x-ignite-execution-id': '0190b2a4-7c1e-7000-8000-000000000001',
@@ -48,7 +56,7 @@ describe('invoke and invocations (e2e)', () => {
   beforeAll(async () => {
     await env.setup();
     runner = await startStubRunner();
-    api = await env.start({ RUNNER_URL: runner.url, RUNNER_INTERNAL_TOKEN: 'internal-secret' });
+    api = await env.start({ RUNNER_DIRECT_URL: runner.url, RUNNER_INTERNAL_TOKEN: 'internal-secret' });
     org = await env.org();
 
     await steps.createApp(api, org, 'fn');
@@ -64,13 +72,38 @@ describe('invoke and invocations (e2e)', () => {
     await new Promise((resolve) => runner.server.close(resolve));
   });
 
-  it('answers 404 JSON for an app without an active release, without calling the runner', async () => {
-    await steps.createApp(api, org, 'unpublished');
+  it('forwards every invocation to the data plane, which checks the key and the app itself: the API reads neither', async () => {
     const before = runner.seen.length;
-    const reply = await api.call('POST', `/v1/orgs/${org.slug}/apps/unpublished/invoke`, { key: org.key, json: { message: 'hi' } });
-    expect(reply.status).toBe(404);
-    expect(reply.json).toEqual({ error: expect.stringContaining('has no active release: publish one first'), code: 'not_found' });
-    expect(runner.seen.length).toBe(before);
+    const strangers = [
+      await api.call('POST', `/v1/orgs/${org.slug}/apps/unpublished/invoke`, { key: org.key, json: {} }),
+      await api.call('POST', `/v1/orgs/no-such-org/apps/fn/invoke`, { json: {} }),
+      await api.call('POST', `/v1/orgs/${org.slug}/apps/fn/invoke`, { key: 'ign_not-a-key-the-api-knows', json: {} }),
+    ];
+    expect(strangers.map((reply) => reply.status)).toEqual([207, 207, 207]);
+    expect(runner.seen.slice(before).map((seen) => [seen.url, seen.headers.authorization])).toEqual([
+      [`/v1/orgs/${org.slug}/apps/unpublished/invoke`, `Bearer ${org.key}`],
+      ['/v1/orgs/no-such-org/apps/fn/invoke', undefined],
+      [`/v1/orgs/${org.slug}/apps/fn/invoke`, 'Bearer ign_not-a-key-the-api-knows'],
+    ]);
+  });
+
+  it('keeps a connection per caller and app, so that the data plane can hand it to the program', async () => {
+    const other = await env.org();
+    const before = runner.seen.length;
+    for (let i = 0; i < 3; i++) {
+      await api.call('POST', `/v1/orgs/${org.slug}/apps/fn/invoke`, { key: org.key, json: {} });
+      await api.call('POST', `/v1/orgs/${org.slug}/apps/other/invoke`, { key: org.key, json: {} });
+      await api.call('POST', `/v1/orgs/${other.slug}/apps/fn/invoke`, { key: other.key, json: {} });
+    }
+    const seen = runner.seen.slice(before);
+    const connectionsOf = (url: string, key: string) =>
+      new Set(seen.filter((s) => s.url === url && s.headers.authorization === `Bearer ${key}`).map((s) => s.connection));
+    const fn = connectionsOf(`/v1/orgs/${org.slug}/apps/fn/invoke`, org.key);
+    const otherApp = connectionsOf(`/v1/orgs/${org.slug}/apps/other/invoke`, org.key);
+    const otherOrg = connectionsOf(`/v1/orgs/${other.slug}/apps/fn/invoke`, other.key);
+    // One kept-alive connection each, none shared.
+    expect([fn.size, otherApp.size, otherOrg.size]).toEqual([1, 1, 1]);
+    expect(new Set([...fn, ...otherApp, ...otherOrg]).size).toBe(3);
   });
 
   it('forwards method, path, query, headers and body, and passes the answer through unchanged', async () => {
@@ -88,16 +121,17 @@ describe('invoke and invocations (e2e)', () => {
     });
     const seen = runner.seen.at(-1)!;
     expect(seen.method).toBe('POST');
-    expect(seen.url).toBe(`${RUNNER_INVOKE_PREFIX}/${org.slug}/fn/some/path%20x?x=1&y=a%2Fb`);
+    expect(seen.url).toBe(`/v1/orgs/${org.slug}/apps/fn/invoke/some/path%20x?x=1&y=a%2Fb`);
     expect(seen.body.toString()).toBe(body);
     expect(seen.headers).toMatchObject({
       'content-type': 'application/json',
       'x-custom': 'kept',
       'x-request-id': 'req-invoke-1',
-      'x-ignite-internal-token': 'internal-secret',
+      authorization: `Bearer ${org.key}`,
       'content-length': String(Buffer.byteLength(body)),
     });
-    expect(seen.headers.authorization).toBeUndefined();
+    // The internal token never rides on a connection the data plane may hand to a program.
+    expect(seen.headers['x-ignite-internal-token']).toBeUndefined();
     expect(seen.headers['x-ignite-function-id']).toBeUndefined();
     expect(seen.headers['proxy-authorization']).toBeUndefined();
     expect(seen.headers.host).toBe(new URL(runner.url).host);
@@ -134,7 +168,7 @@ describe('invoke and invocations (e2e)', () => {
     });
     expect(status).toBe(207);
     const seen = runner.seen.at(-1)!;
-    expect(seen.url).toBe(`${RUNNER_INVOKE_PREFIX}/${org.slug}/fn/hop`);
+    expect(seen.url).toBe(`/v1/orgs/${org.slug}/apps/fn/invoke/hop`);
     expect(seen.headers['x-hop']).toBeUndefined();
     expect(seen.headers['x-kept']).toBe('kept');
   });
@@ -146,7 +180,7 @@ describe('invoke and invocations (e2e)', () => {
       body: binary,
       headers: { 'content-type': 'application/octet-stream' },
     });
-    expect(runner.seen.at(-1)).toMatchObject({ method: 'PUT', url: `${RUNNER_INVOKE_PREFIX}/${org.slug}/fn` });
+    expect(runner.seen.at(-1)).toMatchObject({ method: 'PUT', url: `/v1/orgs/${org.slug}/apps/fn/invoke` });
     expect(runner.seen.at(-1)!.body).toEqual(binary);
 
     const latin = Buffer.from('caf\xe9', 'latin1');
@@ -154,15 +188,15 @@ describe('invoke and invocations (e2e)', () => {
     expect(runner.seen.at(-1)!.body).toEqual(latin);
 
     await api.call('GET', `/v1/orgs/${org.slug}/apps/fn/invoke?only=query`, { key: org.key });
-    expect(runner.seen.at(-1)).toMatchObject({ method: 'GET', url: `${RUNNER_INVOKE_PREFIX}/${org.slug}/fn?only=query` });
+    expect(runner.seen.at(-1)).toMatchObject({ method: 'GET', url: `/v1/orgs/${org.slug}/apps/fn/invoke?only=query` });
     expect(runner.seen.at(-1)!.body.length).toBe(0);
 
     await api.call('DELETE', `/v1/orgs/${org.slug}/apps/fn/invoke/item/7`, { key: org.key });
-    expect(runner.seen.at(-1)).toMatchObject({ method: 'DELETE', url: `${RUNNER_INVOKE_PREFIX}/${org.slug}/fn/item/7` });
+    expect(runner.seen.at(-1)).toMatchObject({ method: 'DELETE', url: `/v1/orgs/${org.slug}/apps/fn/invoke/item/7` });
   });
 
   it('answers 503 JSON naming the runner when it is unreachable', async () => {
-    const offline = await env.start({ RUNNER_URL: 'http://127.0.0.1:9' });
+    const offline = await env.start({ RUNNER_DIRECT_URL: 'http://127.0.0.1:9' });
     const reply = await offline.call('POST', `/v1/orgs/${org.slug}/apps/fn/invoke`, { key: org.key, json: {} });
     expect(reply.status).toBe(503);
     expect(reply.json).toMatchObject({ code: 'unavailable', runnerUrl: 'http://127.0.0.1:9' });

@@ -141,7 +141,13 @@ describe('lifecycle, operations and docs (e2e)', () => {
         expect((await stat(path)).mode & 0o777).toBe(0o600);
         expect((await stat(join(dir, 'ignite'))).mode & 0o777).toBe(0o700);
         const config = JSON.parse(await readFile(path, 'utf8'));
-        expect(config).toEqual({ url: `http://127.0.0.1:${port}`, org: slug, key: expect.stringMatching(/^ign_[A-Za-z0-9_-]{43}$/) });
+        expect(config).toEqual({
+          url: `http://127.0.0.1:${port}`,
+          org: slug,
+          key: expect.stringMatching(/^ign_[A-Za-z0-9_-]{43}$/),
+          // `ignite invoke` calls the data plane (RUNNER_DIRECT_URL), not the API.
+          invokeUrl: first.config.RUNNER_DIRECT_URL,
+        });
         expect(first.url).toBe(config.url);
         const list = await first.call('GET', `/v1/orgs/${slug}/apps`, { key: config.key });
         expect(list.status).toBe(200);
@@ -234,7 +240,7 @@ describe('lifecycle, operations and docs (e2e)', () => {
         '/readyz': ['get'],
         '/metrics': ['get'],
         [base]: ['get', 'post'],
-        [`${base}/{app}`]: ['delete', 'get'],
+        [`${base}/{app}`]: ['delete', 'get', 'patch'],
         [`${base}/{app}/env`]: ['patch'],
         [`${base}/{app}/draft`]: ['get', 'put'],
         [`${base}/{app}/draft/archive`]: ['get'],
@@ -249,6 +255,8 @@ describe('lifecycle, operations and docs (e2e)', () => {
         [`${base}/{app}/invoke`]: any,
         [`${base}/{app}/invoke/{path}`]: any,
         [`${base}/{app}/invocations`]: ['get'],
+        ['/v1/orgs/{org}/keys']: ['get', 'post'],
+        ['/v1/orgs/{org}/keys/{key}']: ['delete'],
       };
       const actual = Object.fromEntries(
         Object.entries(doc.paths as Record<string, object>).map(([path, item]) => [path, Object.keys(item).sort()]),

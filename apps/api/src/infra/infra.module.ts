@@ -4,6 +4,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { BlobCollector } from '../blobs/blob-collector.service';
 import { BlobsRepository } from '../blobs/blobs.repository';
 import { type ApiConfig, blobsDir } from '../config';
+import { ApiKeyNotifier } from './api-key-notifier';
 import { DatabaseLifecycle } from './database';
 import { MetricsService } from './metrics.service';
 import { RedisService } from './redis.service';
@@ -16,7 +17,7 @@ import { API_CONFIG, BLOB_STORE } from './tokens';
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with a static factory
 export class InfraModule {
   static forRoot(config: ApiConfig): DynamicModule {
-    const exported = [API_CONFIG, PrismaClient, BLOB_STORE, RedisService, MetricsService, ReleaseNotifier, BlobCollector];
+    const exported = [API_CONFIG, PrismaClient, BLOB_STORE, RedisService, MetricsService, ReleaseNotifier, ApiKeyNotifier, BlobCollector];
     return {
       module: InfraModule,
       providers: [
@@ -27,6 +28,7 @@ export class InfraModule {
         RedisService,
         MetricsService,
         ReleaseNotifier,
+        ApiKeyNotifier,
         BlobsRepository,
         BlobCollector,
       ],

@@ -1,7 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createLogger } from '@ignite/service-kit';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { ApiConfig } from '../config';
+
+/**
+ * The invoke route has no request logger at all: no line per request (an invocation has its own
+ * record, the data plane reports it), and no child logger either — pino-http makes one per
+ * request with the request serialized into it, which cost more than forwarding the invocation.
+ */
+const INVOKE_ROUTES = [
+  { method: RequestMethod.ALL, path: 'v1/orgs/:org/apps/:app/invoke' },
+  { method: RequestMethod.ALL, path: 'v1/orgs/:org/apps/:app/invoke/*path' },
+];
 
 /** Request headers worth a log line; everything else (Authorization above all) stays out. */
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length'];
@@ -13,6 +24,7 @@ const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length'];
  */
 export function loggerParams(config: ApiConfig): Params {
   return {
+    exclude: INVOKE_ROUTES,
     pinoHttp: {
       logger: createLogger('api', config.LOG_LEVEL),
       quietReqLogger: true,

@@ -160,6 +160,8 @@ export class InvocationsConsumer implements OnApplicationBootstrap, BeforeApplic
     for (const [id, fields] of entries) {
       for (const report of this.parse(id, fields)) reports.push(report);
       if (reports.length >= RECORD_CHUNK) await record();
+      // An entry holds up to 8192 reports: the API's requests get their turn between two.
+      else await new Promise((resolve) => setImmediate(resolve));
     }
     await record();
     await redis.call('XACK', this.key, INVOCATIONS_GROUP, ...entries.map(([id]) => id));

@@ -1,16 +1,15 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { ErrorCode, headers as igniteHeaders, RUNNER_INVOKE_PREFIX } from '@ignite/contracts';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ErrorCode, httpStatusOf, invokeErrors } from '@ignite/contracts';
 import { Inject, Injectable, type OnApplicationShutdown, type RawBodyRequest } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { Pool } from 'undici';
-import { AppsService } from '../apps/apps.service';
-import type { AuthContext } from '../auth/auth-context';
+import type { Dispatcher } from 'undici';
 import { DomainError } from '../common/domain-error';
 import { IncompleteBodyError, readBody, TooLargeError } from '../common/receive-body';
 import type { ApiConfig } from '../config';
 import { MetricsService } from '../infra/metrics.service';
 import { API_CONFIG } from '../infra/tokens';
+import { CallerPools } from './caller-pools';
 
 /** Headers that describe one connection, not the message: never forwarded, either way. */
 const HOP_BY_HOP = new Set([
@@ -25,8 +24,11 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-/** Not forwarded to the runner: the caller's credentials, the API's host, and what is recomputed. */
-const NOT_FORWARDED = new Set(['authorization', 'host', 'content-length', 'expect']);
+/** An answer of a known length up to this size is relayed in one write. */
+const WHOLE_ANSWER_BYTES = 64 * 1024;
+
+/** Not forwarded: the API's host, and what is recomputed. (Authorization is: the data plane checks it.) */
+const NOT_FORWARDED = new Set(['host', 'content-length', 'expect']);
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -42,82 +44,149 @@ const UNREACHABLE = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** `/v1/orgs/{org}/apps/{app}/invoke{suffix}`: the suffix, as the client encoded it. */
-const INVOKE_PATH = /^\/v1\/orgs\/[^/]+\/apps\/[^/]+\/invoke(\/[^?]*)?(?:\?(.*))?$/s;
-
 /**
- * Invocations go to the runner: method, path suffix, query, headers (minus credentials and
- * hop-by-hop ones) and the raw body, over a pooled connection; the runner's status, headers and
- * body come back unchanged.
+ * The API's invoke route, kept for compatibility: the same request goes to the data plane (the
+ * runner's direct port, `RUNNER_DIRECT_URL`) on the same route, where the key, the app, the
+ * limits and the invocation are handled exactly as for a caller of the data plane itself — so
+ * that both answer alike, and the API reads nothing from Postgres per invocation. Method, path,
+ * query, headers (minus hop-by-hop ones) and the raw body go over a kept-alive connection of the
+ * caller's own (`CallerPools`); the status, headers and body come back unchanged.
  */
 @Injectable()
 export class InvokeService implements OnApplicationShutdown {
-  private readonly pool: Pool;
+  private readonly pools: CallerPools;
   private readonly runnerPath: string;
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    private readonly apps: AppsService,
     private readonly metrics: MetricsService,
     @InjectPinoLogger(InvokeService.name) private readonly logger: PinoLogger,
   ) {
-    const runner = new URL(config.RUNNER_URL);
+    const runner = new URL(config.RUNNER_DIRECT_URL);
     this.runnerPath = runner.pathname.replace(/\/+$/, '');
-    // Functions may run for up to 15 minutes; the runner enforces each app's own limit.
-    this.pool = new Pool(runner.origin, {
-      connections: 256,
+    // Functions may run for up to 15 minutes; the data plane enforces each app's own limit.
+    this.pools = new CallerPools(runner.origin, {
+      connections: 64,
       connectTimeout: 5_000,
       headersTimeout: 16 * 60_000,
       bodyTimeout: 16 * 60_000,
+      keepAliveTimeout: 30_000,
     });
   }
 
-  async invoke(caller: AuthContext, appName: string, request: RawBodyRequest<FastifyRequest>, reply: FastifyReply): Promise<void> {
-    const app = await this.apps.require(caller, appName);
-    if (!app.activeReleaseId) {
-      throw new DomainError(
-        ErrorCode.notFound,
-        `app "${appName}" has no active release: publish one first (POST .../apps/${appName}/releases)`,
-      );
-    }
-    const body = await this.bodyOf(request);
-    const match = INVOKE_PATH.exec(request.url);
-    const suffix = match?.[1] ?? '';
-    const query = match?.[2];
-    const path = `${this.runnerPath}${RUNNER_INVOKE_PREFIX}/${encodeURIComponent(caller.org)}/${encodeURIComponent(app.name)}${suffix}${query ? `?${query}` : ''}`;
-
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    };
-    reply.raw.once('close', onClose);
-
-    let response: Awaited<ReturnType<Pool['request']>>;
+  /**
+   * Forwards one invocation and writes the answer on the raw response: the reply is hijacked
+   * (fastify sends nothing of it), and errors are answered here, as the exception filter would.
+   */
+  async invoke(org: string, app: string, request: RawBodyRequest<FastifyRequest>, reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    const res = reply.raw;
     try {
-      response = await this.pool.request({
-        method: request.method as 'GET',
-        path,
-        headers: this.forwardedHeaders(request),
-        body: body ?? null,
-        signal: abort.signal,
-      });
+      await this.forward(org, app, request, res);
     } catch (error) {
-      reply.raw.off('close', onClose);
-      if (abort.signal.aborted) return;
+      this.answerError(request, res, error);
+    }
+  }
+
+  private async forward(org: string, app: string, request: RawBodyRequest<FastifyRequest>, res: ServerResponse): Promise<void> {
+    const body = await this.bodyOf(request);
+    const pool = this.pools.for(request.headers.authorization ?? '', `${org}/${app}`);
+    const status = await new Promise<number | null>((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | null = null;
+      let whole: Buffer[] | null = null;
+      let head: OutgoingHttpHeaders = {};
+      let statusCode = 0;
+      let settled = false;
+      const settle = (outcome: number | null, error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        res.off('close', onClose);
+        if (error !== undefined) reject(error);
+        else resolve(outcome);
+      };
+      // The caller left: the exchange with the data plane is abandoned.
+      const onClose = () => {
+        if (res.writableFinished) return;
+        controller?.abort(new Error('the caller went away'));
+        settle(null);
+      };
+      res.once('close', onClose);
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (c) => {
+          controller = c;
+        },
+        onResponseStart: (c, code, headers) => {
+          statusCode = code;
+          head = { 'x-request-id': request.id };
+          for (const name in headers) {
+            if (!HOP_BY_HOP.has(name)) head[name] = headers[name];
+          }
+          // A small answer of a known length goes out whole, head and body in one write; streams and large ones as they come.
+          if (Number(headers['content-length']) <= WHOLE_ANSWER_BYTES) whole = [];
+          else {
+            res.writeHead(code, head);
+            res.on('drain', () => c.resume());
+          }
+        },
+        onResponseData: (c, chunk) => {
+          if (whole !== null) whole.push(chunk);
+          else if (!res.write(chunk)) c.pause();
+        },
+        onResponseEnd: () => {
+          if (whole !== null) {
+            res.writeHead(statusCode, head);
+            res.end(whole.length === 1 ? whole[0] : Buffer.concat(whole));
+          } else res.end();
+          settle(statusCode);
+        },
+        onResponseError: (_c, error) => settle(null, error),
+      };
+      pool.dispatch(
+        {
+          method: request.method as Dispatcher.HttpMethod,
+          path: `${this.runnerPath}${request.url}`,
+          headers: this.forwardedHeaders(request),
+          body: body ?? null,
+        },
+        handler,
+      );
+    }).catch((error: unknown) => {
+      if (res.headersSent) {
+        // The answer was under way: all that is left is to cut it.
+        res.destroy();
+        return null;
+      }
       throw this.runnerError(error);
+    });
+    if (status !== null) this.metrics.invocations.inc({ outcome: String(status) });
+  }
+
+  /** The JSON error answer, as the exception filter gives it (the hijacked reply does not reach it). */
+  private answerError(request: FastifyRequest, res: ServerResponse, error: unknown): void {
+    const known = error instanceof DomainError;
+    if (!known) this.logger.error({ reqId: request.id, err: error }, 'request failed');
+    if (res.headersSent) {
+      // An answer was under way: all that is left is to cut it.
+      res.destroy();
+      return;
     }
-    this.metrics.invocations.inc({ outcome: String(response.statusCode) });
-    reply.status(response.statusCode);
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      reply.header(name, value);
-    }
-    reply.header('x-request-id', request.id);
-    await reply.send(response.body);
+    const body = known
+      ? { ...error.details, error: error.message, code: error.code }
+      : { error: 'internal error', code: ErrorCode.internal, requestId: request.id };
+    const text = JSON.stringify(body);
+    const headers: OutgoingHttpHeaders = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'x-request-id': request.id,
+    };
+    // A body refused for its size may still be arriving.
+    if (known && error.code === ErrorCode.payloadTooLarge) headers.connection = 'close';
+    res.writeHead(known ? httpStatusOf[error.code] : 500, headers);
+    res.end(text);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.close().catch(() => this.pool.destroy());
+    await this.pools.close();
   }
 
   private async bodyOf(request: RawBodyRequest<FastifyRequest>): Promise<Buffer | undefined> {
@@ -128,7 +197,7 @@ export class InvokeService implements OnApplicationShutdown {
       return raw.length === 0 ? undefined : raw;
     } catch (error) {
       if (error instanceof TooLargeError) {
-        throw new DomainError(ErrorCode.payloadTooLarge, `request body is larger than the limit of ${error.limitBytes} bytes`, {
+        throw new DomainError(ErrorCode.payloadTooLarge, invokeErrors.payloadTooLarge(error.limitBytes), {
           limitBytes: error.limitBytes,
         });
       }
@@ -137,24 +206,36 @@ export class InvokeService implements OnApplicationShutdown {
     }
   }
 
-  private forwardedHeaders(request: FastifyRequest): Record<string, string | string[]> {
+  /** The caller's headers as sent (minus hop-by-hop ones and the platform's own), flat, plus the request id and the forwarded address. */
+  private forwardedHeaders(request: FastifyRequest): string[] {
     const incoming: IncomingHttpHeaders = request.headers;
-    const dropped = new Set(HOP_BY_HOP);
-    for (const token of String(incoming.connection ?? '').split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) dropped.add(name);
+    let dropped = HOP_BY_HOP;
+    if (incoming.connection !== undefined) {
+      dropped = new Set(HOP_BY_HOP);
+      for (const token of String(incoming.connection).split(',')) {
+        const name = token.trim().toLowerCase();
+        if (name) dropped.add(name);
+      }
     }
-    const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(incoming)) {
-      if (value === undefined || dropped.has(name) || NOT_FORWARDED.has(name)) continue;
+    const raw = request.raw.rawHeaders;
+    const out: string[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
       // The platform's own headers come from the platform, never from the caller.
-      if (name.startsWith('x-ignite-')) continue;
-      out[name] = value;
+      if (
+        dropped.has(name) ||
+        NOT_FORWARDED.has(name) ||
+        name === 'x-request-id' ||
+        name === 'x-forwarded-for' ||
+        name.startsWith('x-ignite-')
+      )
+        continue;
+      out.push(name, raw[i + 1]!);
     }
-    out['x-request-id'] = request.id;
     const forwardedFor = incoming['x-forwarded-for'];
-    out['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${request.ip}` : request.ip;
-    if (this.config.RUNNER_INTERNAL_TOKEN) out[igniteHeaders.internalToken] = this.config.RUNNER_INTERNAL_TOKEN;
+    out.push('x-request-id', request.id, 'x-forwarded-for', forwardedFor ? `${String(forwardedFor)}, ${request.ip}` : request.ip);
+    // No internal token: the public route takes the caller's key, and a handed-over connection's
+    // later requests reach the program's process as sent.
     return out;
   }
 
@@ -164,21 +245,21 @@ export class InvokeService implements OnApplicationShutdown {
       this.metrics.invocations.inc({ outcome: 'unavailable' });
       return new DomainError(
         ErrorCode.unavailable,
-        `the runner at ${this.config.RUNNER_URL} is unreachable (${code || 'connection failed'}); try again shortly`,
+        `the runner at ${this.config.RUNNER_DIRECT_URL} is unreachable (${code || 'connection failed'}); try again shortly`,
         {
-          runnerUrl: this.config.RUNNER_URL,
+          runnerUrl: this.config.RUNNER_DIRECT_URL,
         },
       );
     }
     this.metrics.invocations.inc({ outcome: 'error' });
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      return new DomainError(ErrorCode.functionTimeout, `the runner at ${this.config.RUNNER_URL} did not answer in time`, {
-        runnerUrl: this.config.RUNNER_URL,
+      return new DomainError(ErrorCode.functionTimeout, `the runner at ${this.config.RUNNER_DIRECT_URL} did not answer in time`, {
+        runnerUrl: this.config.RUNNER_DIRECT_URL,
       });
     }
     this.logger.error({ err: error }, 'runner request failed');
-    return new DomainError(ErrorCode.badGateway, `the runner at ${this.config.RUNNER_URL} failed to answer`, {
-      runnerUrl: this.config.RUNNER_URL,
+    return new DomainError(ErrorCode.badGateway, `the runner at ${this.config.RUNNER_DIRECT_URL} failed to answer`, {
+      runnerUrl: this.config.RUNNER_DIRECT_URL,
     });
   }
 }

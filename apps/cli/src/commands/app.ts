@@ -1,9 +1,15 @@
-import { createInterface } from 'node:readline/promises';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../refs';
 import type { CommandContext } from './context';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>) => () => Promise<void>;
+
+/** A limit option: a positive whole number, or `default` (null: the runner's). */
+function limitOption(value: string): number | null {
+  if (value === 'default') return null;
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`"${value}" is not a positive whole number or "default"`);
+  return Number(value);
+}
 
 function parseEnvPairs(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -25,9 +31,10 @@ export function registerAppCommands(program: Command, run: Run, example: (line: 
     .addOption(new Option('--runtime <runtime>', 'the runtime').default('rust'))
     .addOption(new Option('--rust-target <target>', 'what the source compiles to: native or wasm').default('native'))
     .option('--env <KEY=VALUE...>', 'environment variables of the function', [])
+    .addOption(new Option('--auth <auth>', 'who may invoke it: key (an API key of the org) or public (anyone, no key)').default('key'))
     .addHelpText('after', example('app create hello --runtime rust --rust-target native'))
     .action(function (this: Command, name: string) {
-      const opts = this.opts<{ runtime: string; rustTarget: string; env: string[] }>();
+      const opts = this.opts<{ runtime: string; rustTarget: string; env: string[]; auth: string }>();
       return run(async (ctx) => {
         const ref = ctx.ref(name);
         const created = await ctx.client.createApp(ref.org, {
@@ -35,8 +42,38 @@ export function registerAppCommands(program: Command, run: Run, example: (line: 
           runtime: opts.runtime,
           rustTarget: opts.rustTarget,
           env: parseEnvPairs(opts.env),
+          auth: opts.auth,
         });
-        ctx.out.result(created, () => `created app ${created.org}:${created.name} (${created.runtime}, ${created.rustTarget})`);
+        ctx.out.result(
+          created,
+          () => `created app ${created.org}:${created.name} (${created.runtime}, ${created.rustTarget}, auth ${created.auth})`,
+        );
+      })();
+    });
+
+  app
+    .command('update')
+    .description('change who may invoke an app (--auth key | public) and its limits (a number, or "default")')
+    .argument('<ref>', 'ORG:APP or APP')
+    .option('--auth <auth>', 'key (an API key of the org) or public (anyone, no key)')
+    .option('--rate-limit <perSecond>', 'most invocations a second, or "default" (the runner\'s)', limitOption)
+    .option('--concurrency <count>', 'most invocations at the same time, or "default" (the runner\'s)', limitOption)
+    .addHelpText('after', example('app update org:hello --auth public --rate-limit 100'))
+    .action(function (this: Command, ref: string) {
+      const opts = this.opts<{ auth?: string; rateLimit?: number | null; concurrency?: number | null }>();
+      return run(async (ctx) => {
+        const change: { auth?: string; rateLimitPerSecond?: number | null; concurrencyLimit?: number | null } = {};
+        if (opts.auth !== undefined) change.auth = opts.auth;
+        if (opts.rateLimit !== undefined) change.rateLimitPerSecond = opts.rateLimit;
+        if (opts.concurrency !== undefined) change.concurrencyLimit = opts.concurrency;
+        if (Object.keys(change).length === 0) throw new UsageError('nothing to change: give --auth, --rate-limit or --concurrency');
+        const updated = await ctx.client.updateApp(ctx.ref(ref), change);
+        const limit = (value: number | null) => (value === null ? 'default' : String(value));
+        ctx.out.result(
+          updated,
+          () =>
+            `${updated.org}:${updated.name}: auth ${updated.auth}, rate limit ${limit(updated.rateLimitPerSecond)}/s, concurrency ${limit(updated.concurrencyLimit)}`,
+        );
       })();
     });
 
@@ -69,6 +106,7 @@ export function registerAppCommands(program: Command, run: Run, example: (line: 
             `${ctx.out.colors.bold(`${found.org}:${found.name}`)}  ${found.runtime} ${found.rustTarget}`,
             `draft:    ${found.draft ? `revision ${found.draft.revision}, ${found.draft.size} bytes, ${found.draft.sha256.slice(0, 12)}` : '-'}`,
             `build:    ${found.latestBuild ? `${found.latestBuild.id} ${found.latestBuild.status}` : '-'}`,
+            `auth:     ${found.auth}${found.rateLimitPerSecond === null ? '' : `, ${found.rateLimitPerSecond}/s`}${found.concurrencyLimit === null ? '' : `, ${found.concurrencyLimit} at once`}`,
             `release:  ${found.activeRelease ? `${found.activeRelease.number} (${found.activeRelease.target}, ${found.activeRelease.artifactSha256.slice(0, 12)})` : '-'}`,
             `env:      ${Object.keys(found.env).join(', ') || '-'}`,
           ].join('\n'),
@@ -88,6 +126,7 @@ export function registerAppCommands(program: Command, run: Run, example: (line: 
         const target = ctx.ref(ref);
         if (!yes) {
           if (!process.stdin.isTTY) throw new UsageError('refusing to delete without confirmation; pass --yes');
+          const { createInterface } = require('node:readline/promises') as typeof import('node:readline/promises');
           const rl = createInterface({ input: process.stdin, output: process.stderr });
           const answer = await rl.question(`delete ${target.org}:${target.app} and all its releases? [y/N] `);
           rl.close();

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../output';
-import { packSource } from '../pack-source';
 import type { CommandContext } from './context';
 import { followBuild } from './follow-build';
 
@@ -19,6 +18,8 @@ export function registerDraftCommands(program: Command, run: Run, example: (line
       const { code } = this.opts<{ code: string }>();
       return run(async (ctx) => {
         const target = ctx.ref(ref);
+        // Loaded here: tar and the ignore rules are the draft's, not every command's start.
+        const { packSource } = require('../pack-source') as typeof import('../pack-source.js');
         const packed = await packSource(code);
         const saved = await ctx.client.saveDraft(target, packed.archive, packed.contentType);
         ctx.out.result({ ...saved, files: packed.files }, () => {

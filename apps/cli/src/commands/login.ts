@@ -11,11 +11,17 @@ export function registerLoginCommand(program: Command, run: Run, example: (line:
     .requiredOption('--url <url>', 'the API URL')
     .requiredOption('--key <key>', 'an API key of the org')
     .option('--org <org>', 'the org the key belongs to', 'org')
+    .option('--invoke-url <url>', "where invocations go (the data plane's public URL; default: the API URL)")
     .addHelpText('after', example('login --url https://ignite.example.com --key ign_... --org acme'))
     .action(function (this: Command) {
-      const opts = this.opts<{ url: string; key: string; org: string }>();
+      const opts = this.opts<{ url: string; key: string; org: string; invokeUrl?: string }>();
       return run(async (ctx) => {
-        const path = saveCliConfig({ url: opts.url.replace(/\/+$/, ''), key: opts.key, org: opts.org });
+        const path = saveCliConfig({
+          url: opts.url.replace(/\/+$/, ''),
+          key: opts.key,
+          org: opts.org,
+          ...(opts.invokeUrl === undefined ? {} : { invokeUrl: opts.invokeUrl.replace(/\/+$/, '') }),
+        });
         ctx.out.result(
           { url: opts.url, org: opts.org, config: path },
           () => `logged in to ${opts.url} as org ${opts.org} (saved in ${path})`,

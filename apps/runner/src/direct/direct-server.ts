@@ -1,27 +1,48 @@
 import type { Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { type DirectSummary, headers as igniteHeaders } from '@ignite/contracts';
+import {
+  type DirectAccess,
+  type DirectSummary,
+  headers as igniteHeaders,
+  PUBLIC_INVOKE_PREFIX,
+  presentsApiKey,
+  RUNNER_INVOKE_PREFIX,
+} from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
+import type { InvokeAccess } from '../data-plane/invoke-access';
+import type { Admission, InvocationLimits } from '../data-plane/limits';
+import { parsePublicInvokePath } from '../data-plane/public-path';
+import { InvocationError } from '../errors';
 import type { FunctionInstance, InstanceSpec } from '../instance';
 import type { InternalToken } from '../internal-token';
 import { listen } from '../listen';
 import type { Metrics } from '../metrics';
 import type { InstancePool, Lease } from '../pool';
-import type { ReleaseResolver } from '../release-resolver';
+import type { ReleaseResolver, ResolvedFunction } from '../release-resolver';
 import type { InvocationReporter } from '../reporter';
 import { parseInvokePath } from '../server';
-import { type HeadOutcome, readHead, resumeReading, withoutPlatformHeaders } from './head-reader';
+import { type HeadOutcome, type RequestHead, readHead, resumeReading, withoutPlatformHeaders } from './head-reader';
 import type { DirectHost } from './instance-connections';
 
 /** A request head larger than this is left to the HTTP server (which answers 431). */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** How long a connection may take to send the head of its next request (node:http's headersTimeout). */
 const HEAD_TIMEOUT_MS = 60_000;
+const INTERNAL_PREFIX = `${RUNNER_INVOKE_PREFIX}/`;
+
+/** What a connection of the public route is handed over with: its terms for the program, its hold on the limits. */
+export interface PublicTerms {
+  access: DirectAccess;
+  admission: Admission;
+}
 
 /** An instance that can take a caller's connection itself (native programs built with the SDK). */
 export interface DirectTarget extends FunctionInstance {
-  /** Takes the connection (true), or leaves it to the runner (false: no room, not ready). */
-  attach(socket: Socket, head: Buffer, lease: Lease): boolean;
+  /**
+   * Takes the connection (true), or leaves it to the runner (false: no room, not ready, or a
+   * public connection and a program of an SDK that cannot serve one).
+   */
+  attach(socket: Socket, head: Buffer, lease: Lease, terms: PublicTerms | null): boolean;
 }
 
 function isDirectTarget(instance: FunctionInstance): instance is DirectTarget {
@@ -30,6 +51,13 @@ function isDirectTarget(instance: FunctionInstance): instance is DirectTarget {
 
 export interface DirectServerDeps {
   resolver: ReleaseResolver;
+  /** The public route's rules (API keys, public apps). */
+  access: InvokeAccess;
+  limits: InvocationLimits;
+  /** How long a handed-over public connection stays authenticated before the runner checks its key again. */
+  accessTtlMs: number;
+  /** Largest request body: a first request declaring more is answered 413 by the HTTP server. */
+  maxBodyBytes: number;
   pool: InstancePool;
   reporter: InvocationReporter;
   metrics: Metrics;
@@ -42,18 +70,25 @@ export interface DirectServerDeps {
 }
 
 /**
- * The runner's direct port: the same routes as its HTTP port, but a connection whose first
- * request invokes a function with a native release is handed to an instance of that function
- * (the socket itself, see `InstanceConnections`), which then serves every request on it without
- * the runner in the byte path. A connection is bound to one function: a request for anything
- * else on it is answered 421 by the program and the connection closes. Callers authenticate per
- * connection: with `RUNNER_INTERNAL_TOKEN` set, the first request must carry it
- * (`x-ignite-internal-token`); the runner removes every `x-ignite-*` header from what it hands
- * over, and the program strips them from every later request before the handler.
+ * The runner's direct port, the data plane's entry: the same routes as its HTTP port, but a
+ * connection whose first request invokes a function with a native release is handed to an
+ * instance of that function (the socket itself, see `InstanceConnections`), which then serves
+ * every request on it without the runner in the byte path.
  *
- * Everything else (other routes, wasm releases, unknown apps, a missing token, a function with
- * no instance free) goes to the runner's HTTP server on the same connection, which answers as
- * it does on its own port.
+ * - The public route (`/v1/orgs/{org}/apps/{app}/invoke…`, what users and the CLI call): the
+ *   caller's API key is checked against the key cache and the app against the release cache (no
+ *   Postgres read per request), the limits admit the connection, and the program gets it with
+ *   its terms (`DirectAccess`): later requests must carry the same key for the same function,
+ *   within the key cache's TTL and the rate budget, else they come back here and are routed anew.
+ * - The internal route (`/v1/invoke/{org}/{app}…`, in-cluster callers): with
+ *   `RUNNER_INTERNAL_TOKEN` set, the first request must carry it (`x-ignite-internal-token`); a
+ *   connection is bound to one function (a request for anything else gets 421 and it closes).
+ *
+ * The runner removes every `x-ignite-*` header from what it hands over, and the program strips
+ * them (and an Ignite API key) from every later request before the handler. Everything else
+ * (other routes, wasm releases, unknown apps, a refused caller, a function with no instance free,
+ * a program of an SDK without public connections) goes to the runner's HTTP server on the same
+ * connection, which answers as it does on its own port.
  */
 export class DirectServer implements DirectHost {
   readonly tcp: Server;
@@ -145,14 +180,20 @@ export class DirectServer implements DirectHost {
       return;
     }
     const { head, bytes } = outcome;
-    const target = head.url.startsWith('/v1/invoke/') ? parseInvokePath(head.url) : null;
-    if (target === null || target instanceof Error || !this.authorized(head.headers)) {
-      this.toHttpServer(socket, bytes);
-      return;
+    let fn: ResolvedFunction | null;
+    let terms: PublicTerms | null = null;
+    if (head.url.startsWith(INTERNAL_PREFIX)) {
+      fn = await this.internalTarget(head);
+    } else if (head.url.startsWith(PUBLIC_INVOKE_PREFIX)) {
+      const admitted = await this.publicTarget(head);
+      fn = admitted?.fn ?? null;
+      terms = admitted?.terms ?? null;
+    } else {
+      fn = null;
     }
-    const { resolver, pool } = this.deps;
-    const fn = resolver.peek(`${target.org}/${target.app}`) ?? (await resolver.resolve(target.org, target.app).catch(() => null));
+    const { pool } = this.deps;
     if (fn === null || fn.release === null || fn.release.target !== 'native' || !pool.supports('native')) {
+      terms?.admission.release(0);
       this.toHttpServer(socket, bytes);
       return;
     }
@@ -163,24 +204,60 @@ export class DirectServer implements DirectHost {
         lease = await pool.acquire(fn, leaseId);
       } catch {
         // Saturated or failing to start: the HTTP server tries again and answers with the reason.
+        terms?.admission.release(0);
         this.toHttpServer(socket, bytes);
         return;
       }
     }
     if (socket.destroyed || this.closing) {
+      terms?.admission.release(0);
       pool.release(lease);
       this.routing.delete(socket);
       socket.destroy();
       return;
     }
     const instance = lease.instance;
-    if (!isDirectTarget(instance) || !instance.attach(socket, withoutPlatformHeaders(bytes), lease)) {
+    if (!isDirectTarget(instance) || !instance.attach(socket, withoutPlatformHeaders(bytes), lease, terms)) {
+      terms?.admission.release(0);
       pool.release(lease);
       this.toHttpServer(socket, bytes);
       return;
     }
     this.routing.delete(socket);
     this.deps.metrics.directHandoffs.inc();
+  }
+
+  /** The internal route's function, when the connection may be handed over (the token, when one is set). */
+  private async internalTarget(head: RequestHead): Promise<ResolvedFunction | null> {
+    const target = parseInvokePath(head.url);
+    if (target instanceof InvocationError || !this.authorized(head.headers)) return null;
+    const { resolver } = this.deps;
+    return resolver.peek(`${target.org}/${target.app}`) ?? (await resolver.resolve(target.org, target.app).catch(() => null));
+  }
+
+  /**
+   * The public route's function and the connection's terms, when it may be handed over: the
+   * caller may invoke it and its key is the app's org's (or it has none), the first request's
+   * body is within the limit, and the limits admit one more connection. Otherwise null, and the
+   * HTTP server answers (401, 404, 413, 429) or proxies it.
+   */
+  private async publicTarget(head: RequestHead): Promise<{ fn: ResolvedFunction; terms: PublicTerms } | null> {
+    const target = parsePublicInvokePath(head.url);
+    if (target === null || target instanceof InvocationError) return null;
+    const authorization = headerOf(head.headers, 'authorization');
+    const declared = headerOf(head.headers, 'content-length');
+    if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return null;
+    const { access } = this.deps;
+    const decided = access.decideNow(target.org, target.app, authorization) ?? (await access.decide(target.org, target.app, authorization));
+    if (!decided.allowed || !decided.handOver) return null;
+    const fn = decided.fn;
+    if (fn.release === null || fn.release.target !== 'native') return null;
+    const admission = this.deps.limits.admit(fn, true);
+    if (admission instanceof InvocationError) return null;
+    const terms: DirectAccess = { ttlMs: this.deps.accessTtlMs };
+    if (authorization !== undefined && presentsApiKey(authorization)) terms.authorization = authorization;
+    if (admission.budget !== undefined) terms.budget = admission.budget;
+    return { fn, terms: { access: terms, admission } };
   }
 
   /** The runner's HTTP server takes the connection, with what was read of it put back. */
@@ -196,9 +273,14 @@ export class DirectServer implements DirectHost {
   private authorized(rawHeaders: string[]): boolean {
     const { internalToken } = this.deps;
     if (!internalToken.required) return true;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      if (rawHeaders[i]!.toLowerCase() === igniteHeaders.internalToken) return internalToken.accepts(rawHeaders[i + 1]);
-    }
-    return false;
+    return internalToken.accepts(headerOf(rawHeaders, igniteHeaders.internalToken));
   }
+}
+
+/** A header's value in a flat `[name, value, …]` list (the first of that name). */
+function headerOf(rawHeaders: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  }
+  return undefined;
 }

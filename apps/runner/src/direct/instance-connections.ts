@@ -13,6 +13,7 @@ import {
   headers as igniteHeaders,
 } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
+import type { Admission } from '../data-plane/limits';
 import { errorBody } from '../errors';
 import { exitFailure } from '../exit-failure';
 import type { ExitInfo, InstanceSpec } from '../instance';
@@ -40,7 +41,12 @@ interface Attached {
   lease: Lease;
   /** What was handed over with it (to route it again if the handoff fails). */
   head: Buffer;
+  /** A connection of the public route: its hold on the limits (null: the internal route). */
+  admission: Admission | null;
 }
+
+/** Everything of a budget: what a connection that ended badly is charged. */
+const ALL = Number.POSITIVE_INFINITY;
 
 /** The slot file's name in the instance's scratch directory. */
 export const SLOT_FILE = 'direct-slots';
@@ -62,6 +68,8 @@ export class InstanceConnections {
   private finalStates: Uint32Array | null = null;
   /** The summary of the reports the program is about to send. */
   private summary: DirectSummary | null = null;
+  /** The program said it serves connections of the public route (`DirectAccess`). */
+  publicCapable = false;
   readonly slotFile: string;
 
   constructor(
@@ -83,12 +91,12 @@ export class InstanceConnections {
     return count;
   }
 
-  /** Takes a free slot for `socket`; null when all are taken. */
-  reserve(socket: Socket, head: Buffer, lease: Lease): number | null {
+  /** Takes a free slot for `socket` (`admission`: a connection of the public route); null when all are taken. */
+  reserve(socket: Socket, head: Buffer, lease: Lease, admission: Admission | null): number | null {
     for (let index = 0; index < this.slots.length; index++) {
       const slot = index * DIRECT_SLOT_SPACING;
       if (this.slots[index] !== null || this.retired.has(slot)) continue;
-      this.slots[index] = { socket, lease, head };
+      this.slots[index] = { socket, lease, head, admission };
       lease.onInstanceExit = (info) => this.lost(slot, info);
       socket.on('error', ignore);
       return slot;
@@ -100,6 +108,7 @@ export class InstanceConnections {
   handoffFailed(slot: number): void {
     const attached = this.take(slot);
     if (attached === null) return;
+    attached.admission?.release(0);
     this.host.release(attached.lease);
     this.host.readopt(attached.socket, attached.head);
   }
@@ -148,15 +157,24 @@ export class InstanceConnections {
       case 'reports':
         // Always recognized above (the program writes them in one form).
         return;
+      case 'capabilities':
+        this.publicCapable = message.public === true;
+        return;
       case 'released': {
         const attached = this.take(message.slot);
         if (attached === null) return;
+        attached.admission?.release(message.served ?? ALL);
         this.host.release(attached.lease);
-        // Bytes the program says it read and did not answer came through the program: routed
-        // again, they could be a request it forged, as this caller, for another function. A
-        // connection given back with any is closed (callers do not pipeline on it).
-        if (message.closed || (message.rest !== undefined && message.rest.length > 0)) attached.socket.destroy();
-        else this.host.readopt(attached.socket, Buffer.alloc(0));
+        const rest = message.rest !== undefined && message.rest.length > 0 ? Buffer.from(message.rest, 'base64') : null;
+        if (message.closed) attached.socket.destroy();
+        else if (rest === null) this.host.readopt(attached.socket, Buffer.alloc(0));
+        // A public connection's request the program would not serve (another function or key, its
+        // key's time or budget spent) is routed anew and authenticated by its own Authorization:
+        // what a program could forge there takes a key it was sent. On the internal route the
+        // connection itself was authenticated: bytes that came through the program could be a
+        // request it forged, as that caller, for another function — such a connection is closed.
+        else if (attached.admission !== null) this.host.readopt(attached.socket, rest);
+        else attached.socket.destroy();
         return;
       }
       case 'timeout': {
@@ -164,6 +182,7 @@ export class InstanceConnections {
         if (attached === null) return;
         // The program may still be running that request: the slot is never used again.
         this.retired.add(message.slot);
+        attached.admission?.release(ALL);
         attached.socket.destroy();
         // Condemned: the pool retires the instance (which then gives its other connections back) and stops it once they are.
         this.host.release(attached.lease, 'an invocation ran past its time limit');
@@ -177,6 +196,7 @@ export class InstanceConnections {
     const attached = this.take(slot);
     if (attached === null) return;
     const state = this.finalStates?.[slot] ?? DirectSlotState.request;
+    attached.admission?.release(ALL);
     this.host.release(attached.lease);
     if (state === DirectSlotState.idle) {
       this.host.readopt(attached.socket, Buffer.alloc(0));

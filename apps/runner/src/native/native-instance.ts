@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { DIRECT_SLOT_SPACING, directProgramEnv, programEnv } from '@ignite/contracts';
 import type { ArtifactCache } from '../artifacts';
+import type { PublicTerms } from '../direct/direct-server';
 import { type DirectHost, InstanceConnections } from '../direct/instance-connections';
 import type { FunctionLogOptions } from '../function-log';
 import type { FunctionInstance, InstanceKind, InstanceSpec } from '../instance';
@@ -16,7 +17,7 @@ import {
   SANDBOX_SCRATCH,
   ScratchCleanup,
 } from './program-instance';
-import type { SpawnedProgram } from './spawner';
+import type { Handoff, SpawnedProgram } from './spawner';
 
 const MiB = 1024 * 1024;
 /** Direct connections: the program's message pipe (after the channel, 4; see `spawner-protocol.ts`). */
@@ -30,6 +31,8 @@ export interface NativeKindOptions extends ProgramKindOptions {
   artifacts: ArtifactCache;
   /** Direct connections: an idle one goes back to the runner after this many ms. */
   directIdleMs: number;
+  /** The runner's largest request body, the program's too (`IGNITE_MAX_BODY_BYTES`). */
+  maxBodyBytes: number;
 }
 
 /** How a sandboxed native instance is limited. */
@@ -97,6 +100,7 @@ class NativeInstance extends ProgramInstance<string> {
       ...fn.env,
       [programEnv.readyFd]: String(READY_FD),
       [programEnv.functionId]: fn.functionId,
+      [programEnv.maxBodyBytes]: String(this.native.maxBodyBytes),
       IGNITE_TEMP_DIR: sandbox === null ? this.tempDir : SANDBOX_SCRATCH,
       IGNITE_SHUTDOWN_TIMEOUT_MS: String(this.options.stopGraceMs),
     };
@@ -118,6 +122,7 @@ class NativeInstance extends ProgramInstance<string> {
       env[directProgramEnv.timeLimitMs] = String(fn.timeoutMs);
       env[directProgramEnv.release] = String(this.spec.release.number);
       env[directProgramEnv.idleMs] = String(this.native.directIdleMs);
+      env[directProgramEnv.public] = '1';
     }
     this.connections = connections;
     const headroom = this.options.addressSpaceHeadroomMb;
@@ -151,13 +156,17 @@ class NativeInstance extends ProgramInstance<string> {
     this.connections?.programExited();
   }
 
-  attach(socket: Socket, head: Buffer, lease: Lease): boolean {
+  attach(socket: Socket, head: Buffer, lease: Lease, terms: PublicTerms | null): boolean {
     const { proc, connections } = this;
     if (this.state !== 'ready' || proc === null || connections === null) return false;
-    const slot = connections.reserve(socket, head, lease);
+    // A program of an SDK from before public connections would answer them 421: the runner serves them.
+    if (terms !== null && !connections.publicCapable) return false;
+    const slot = connections.reserve(socket, head, lease, terms?.admission ?? null);
     if (slot === null) return false;
+    const handoff: Handoff = { slot, head, cold: lease.cold };
+    if (terms !== null) handoff.access = terms.access;
     // Passes a caller's connection to the program (see `InstanceConnections`).
-    this.options.spawner.handoff(proc.program, { slot, head, cold: lease.cold }, socket);
+    this.options.spawner.handoff(proc.program, handoff, socket);
     return true;
   }
 

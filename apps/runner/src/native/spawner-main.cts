@@ -490,8 +490,10 @@ function handoff(request: HandoffRequest, socket: Socket | undefined): void {
     failed();
     return;
   }
+  // `access` rides along as the runner gave it (undefined for the internal route: not sent).
+  const connection = { type: 'connection', slot: request.slot, head: request.head, cold: request.cold, access: request.access };
   // biome-ignore lint/suspicious/noExplicitAny: a net.Socket is a valid handle to send; Node's typings name only a few classes.
-  child.send({ type: 'connection', slot: request.slot, head: request.head, cold: request.cold }, socket as any, {}, (error: Error | null) => {
+  child.send(connection, socket as any, {}, (error: Error | null) => {
     if (error !== null) failed();
   });
 }

@@ -7,6 +7,8 @@
  * reports their exits.
  */
 
+import type { DirectAccess } from '@ignite/contracts';
+
 export interface SpawnRequest {
   type: 'spawn';
   id: number;
@@ -104,7 +106,7 @@ export interface HelperOptions {
 
 /**
  * Sent with a caller's socket as the message's handle (the runner keeps its own copy): the
- * helper passes it on to the program's channel as `{type: 'connection', slot, head, cold}`.
+ * helper passes it on to the program's channel as `{type: 'connection', slot, head, cold, access}`.
  */
 export interface HandoffRequest {
   type: 'handoff';
@@ -113,6 +115,8 @@ export interface HandoffRequest {
   /** What the runner already read from the connection, base64. */
   head: string;
   cold: boolean;
+  /** A connection of the public route: its terms (absent: the internal route). */
+  access?: DirectAccess;
 }
 
 export interface SignalRequest {

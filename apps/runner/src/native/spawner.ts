@@ -2,8 +2,18 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
+import type { DirectAccess } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
-import type { FromHelper, HelperOptions, ProgramPipe, ResourceLimits, SandboxStart, SpawnRequest, ToHelper } from './spawner-protocol';
+import type {
+  FromHelper,
+  HandoffRequest,
+  HelperOptions,
+  ProgramPipe,
+  ResourceLimits,
+  SandboxStart,
+  SpawnRequest,
+  ToHelper,
+} from './spawner-protocol';
 
 const NEWLINE = 0x0a;
 /**
@@ -14,6 +24,14 @@ const NEWLINE = 0x0a;
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** How a program ended. */
+/** A caller's connection for a program: its slot, what the runner read of it, and a public connection's terms. */
+export interface Handoff {
+  slot: number;
+  head: Buffer;
+  cold: boolean;
+  access?: DirectAccess;
+}
+
 export interface ProgramStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -279,19 +297,20 @@ export class Spawner {
    * with the bytes already read of it. The runner keeps its own copy of the socket: it can answer
    * for the program if the program dies, and take the connection back.
    */
-  handoff(program: SpawnedProgram, connection: { slot: number; head: Buffer; cold: boolean }, socket: Socket): void {
+  handoff(program: SpawnedProgram, connection: Handoff, socket: Socket): void {
     const helper = this.helper;
     if (helper === null || !helper.connected || !program.requested || program.status !== null) {
       queueMicrotask(() => program.onHandoffFailed(connection.slot));
       return;
     }
-    const message: ToHelper = {
+    const message: HandoffRequest = {
       type: 'handoff',
       id: program.id,
       slot: connection.slot,
       head: connection.head.toString('base64'),
       cold: connection.cold,
     };
+    if (connection.access !== undefined) message.access = connection.access;
     helper.send(message, socket, { keepOpen: true }, (error: Error | null) => {
       if (error !== null) program.onHandoffFailed(connection.slot);
     });

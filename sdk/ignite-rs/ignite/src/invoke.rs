@@ -162,11 +162,16 @@ impl<H: Handler> App<H> {
     }
 }
 
-/// A request body over `limit` bytes: 413 (every server, before or while reading it).
+/// A request body over `limit` bytes: 413 (every server, before or while reading it), in the
+/// words of the Ignite API and runner (`payload_too_large`), so that every invoke path answers alike.
 pub(crate) fn body_too_large(limit: usize) -> Response {
-    Response::error(
+    Response::platform_error(
         StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body is larger than {limit} bytes"),
+        &serde_json::json!({
+            "error": format!("request body is larger than the limit of {limit} bytes"),
+            "code": "payload_too_large",
+            "limitBytes": limit,
+        }),
     )
 }
 

@@ -169,6 +169,15 @@ impl Response {
         }
     }
 
+    /// A platform error, as the Ignite runner and API write it: `{"error", "code", ...details}`.
+    pub(crate) fn platform_error(status: StatusCode, body: &serde_json::Value) -> Response {
+        Response {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
     /// Status, headers (no `content-type` added yet) and body.
     pub(crate) fn into_parts(self) -> (StatusCode, HeaderMap, Bytes) {
         (self.status, self.headers, self.body)

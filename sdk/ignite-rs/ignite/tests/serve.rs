@@ -571,7 +571,11 @@ async fn bodies_over_the_limit_are_413() {
     assert_eq!(reply.header("x-ignite-execution-id"), Some("big-1"));
     assert_eq!(
         reply.json(),
-        json!({ "error": "request body is larger than 1024 bytes" })
+        json!({
+            "error": "request body is larger than the limit of 1024 bytes",
+            "code": "payload_too_large",
+            "limitBytes": 1024,
+        })
     );
     let small = json!({ "pad": "x".repeat(900) }).to_string();
     let reply = server.client().await.request("POST", "/", &[], small).await;

@@ -13,6 +13,13 @@
 //! routes its next request again; each connection's state is shared with the runner
 //! ([`slots`]) so that the runner can answer for this process if it dies.
 //!
+//! The runner's public route, `/v1/orgs/{org}/apps/{app}/invoke{/path}` (what users and the CLI
+//! call, with an API key), arrives here too when the runner sets `IGNITE_DIRECT_PUBLIC`: such a
+//! connection comes with its terms ([`Access`]) — the caller's key, byte for byte, a time after
+//! which the runner checks the key again, and a budget of requests (rate limits). A request that
+//! does not keep to them is not served here: it goes back to the runner unanswered
+//! ([`connection`]), which authenticates it and routes it anew.
+//!
 //! Enabled when the runner sets `IGNITE_DIRECT_SLOTS` or, from its sandbox,
 //! `IGNITE_DIRECT_SLOTS_FD` (with `NODE_CHANNEL_FD`).
 
@@ -62,6 +69,8 @@ pub(super) struct DirectConfig {
     release: String,
     /// `IGNITE_DIRECT_IDLE_MS`: an idle connection goes back to the runner after this.
     idle_return: Duration,
+    /// `IGNITE_DIRECT_PUBLIC=1`: the runner hands over connections of the public route.
+    public: bool,
 }
 
 /// Where the shared slot file is.
@@ -143,6 +152,7 @@ impl DirectConfig {
             time_limit: Duration::from_millis(number("IGNITE_TIME_LIMIT_MS", None)?.max(1)),
             release: lookup("IGNITE_RELEASE")?.unwrap_or_default(),
             idle_return: Duration::from_millis(number("IGNITE_DIRECT_IDLE_MS", Some(1_000))?),
+            public: lookup("IGNITE_DIRECT_PUBLIC")?.as_deref() == Some("1"),
         }))
     }
 }
@@ -180,6 +190,10 @@ pub(super) struct Shared {
     release: HeaderValue,
     idle_return: Duration,
     function_id: Box<str>,
+    /// `/v1/orgs/{org}/apps/{app}/invoke`: the public route's prefix of this function.
+    public_prefix: Box<str>,
+    /// Largest request body (`IGNITE_MAX_BODY_BYTES`), for a request that goes back to the runner.
+    max_body_bytes: usize,
     /// True once the process drains (SIGTERM), or the runner says so (`{"type":"drain"}`: the
     /// instance is retired): every connection goes back once its request in flight is answered.
     draining: AtomicBool,
@@ -257,10 +271,16 @@ impl Direct {
             release,
             idle_return: config.idle_return,
             function_id: app.function_id().into(),
+            public_prefix: public_prefix(app.function_id()).into(),
+            max_body_bytes: app.max_body_bytes(),
             draining: AtomicBool::new(false),
             open: AtomicUsize::new(0),
             none_open: Notify::new(),
         }));
+        if config.public {
+            // Before any connection: the runner hands this program public connections once it knows.
+            shared.tell(&serde_json::json!({ "type": "capabilities", "public": true }));
+        }
         // Like `shared`: one reference for the life of the process, none counted per request.
         let app: &'static App<H> = Box::leak(Box::new(app));
         let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
@@ -306,7 +326,7 @@ fn receive<H: Handler>(
             (Some("connection"), Some(fd)) => fd,
             _ => return,
         };
-        match Handover::parse(&message, fd, &shared.slots) {
+        match Handover::parse(&message, fd, &shared.slots, shared.clock.now_ms()) {
             Ok(handover) => {
                 shared.open.fetch_add(1, Ordering::SeqCst);
                 runtime.spawn(connection::serve(app, shared, handover));
@@ -328,10 +348,63 @@ pub(super) struct Handover {
     head: Bytes,
     /// Its first request started this instance.
     cold: bool,
+    /// A connection of the public route: its terms (None: the internal route).
+    access: Option<Access>,
+}
+
+/// The terms of a public connection (the runner's `DirectAccess`): what every request on it must
+/// keep to, else it goes back to the runner.
+pub(super) struct Access {
+    /// The Authorization value (presenting an Ignite API key) the runner authenticated; None: the
+    /// caller presented no key (a public app). Every request's key must be these very bytes.
+    pub(super) authorization: Option<Bytes>,
+    /// [`Clock`] ms from which the runner must check the key again.
+    pub(super) until_ms: u64,
+    /// Requests it may carry (rate limits); None: no limit.
+    pub(super) budget: Option<u32>,
+}
+
+impl Access {
+    fn parse(terms: &Value, now_ms: u64) -> Result<Access, String> {
+        let ttl_ms = terms
+            .get("ttlMs")
+            .and_then(Value::as_u64)
+            .ok_or("access without ttlMs")?;
+        let authorization = match terms.get("authorization") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(value)) => Some(Bytes::from(value.clone().into_bytes())),
+            Some(_) => return Err("access.authorization is not a string".to_string()),
+        };
+        let budget = match terms.get("budget") {
+            None | Some(Value::Null) => None,
+            Some(budget) => Some(
+                budget
+                    .as_u64()
+                    .and_then(|budget| u32::try_from(budget).ok())
+                    .ok_or("access.budget is not a count")?,
+            ),
+        };
+        Ok(Access {
+            authorization,
+            until_ms: now_ms.saturating_add(ttl_ms),
+            budget,
+        })
+    }
+}
+
+/// The public route's prefix of `org/app`.
+fn public_prefix(function_id: &str) -> String {
+    let (org, app) = function_id.split_once('/').unwrap_or((function_id, ""));
+    format!("/v1/orgs/{org}/apps/{app}/invoke")
 }
 
 impl Handover {
-    fn parse(message: &Value, socket: OwnedFd, slots: &Slots) -> Result<Handover, String> {
+    fn parse(
+        message: &Value,
+        socket: OwnedFd,
+        slots: &Slots,
+        now_ms: u64,
+    ) -> Result<Handover, String> {
         let slot = message
             .get("slot")
             .and_then(Value::as_u64)
@@ -342,11 +415,16 @@ impl Handover {
             Some(text) => BASE64.decode(text).map_err(|_| "head is not base64")?,
             None => Vec::new(),
         };
+        let access = match message.get("access") {
+            None | Some(Value::Null) => None,
+            Some(terms) => Some(Access::parse(terms, now_ms)?),
+        };
         Ok(Handover {
             socket,
             slot,
             head: Bytes::from(head),
             cold: message.get("cold").and_then(Value::as_bool) == Some(true),
+            access,
         })
     }
 }
@@ -362,6 +440,25 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         DirectConfig::from_lookup(|name| Ok(vars.get(name).cloned()))
+    }
+
+    #[test]
+    fn reads_a_public_connection_s_terms() {
+        let access = Access::parse(
+            &serde_json::json!({ "authorization": "Bearer ign_x", "ttlMs": 10_000, "budget": 12 }),
+            500,
+        )
+        .unwrap();
+        assert_eq!(access.authorization.as_deref(), Some(&b"Bearer ign_x"[..]));
+        assert_eq!((access.until_ms, access.budget), (10_500, Some(12)));
+        let anonymous = Access::parse(&serde_json::json!({ "ttlMs": 5 }), 1).unwrap();
+        assert_eq!((anonymous.authorization, anonymous.budget), (None, None));
+        assert!(Access::parse(&serde_json::json!({}), 1).is_err());
+        assert!(Access::parse(&serde_json::json!({ "ttlMs": 1, "budget": -1 }), 1).is_err());
+        assert_eq!(
+            public_prefix("acme/hello"),
+            "/v1/orgs/acme/apps/hello/invoke"
+        );
     }
 
     #[test]
@@ -385,6 +482,7 @@ mod tests {
         assert_eq!(parsed.release, "3");
         assert_eq!(parsed.idle_return, Duration::from_secs(1));
         assert_eq!(parsed.slot_spacing, 1);
+        assert!(!parsed.public);
         let spaced = |spacing: &str| {
             config(&[
                 ("IGNITE_DIRECT_SLOTS", "/tmp/slots"),

@@ -59,6 +59,8 @@ pub(super) struct SlotLocal {
     nudged: AtomicBool,
     /// The connection's caller asked for another function (421): it closes once that is answered.
     pub(super) closing: AtomicBool,
+    /// Requests of a public connection's budget served so far (counted only when it has one).
+    pub(super) served: AtomicU32,
 }
 
 /// The connection as the watchdog sees it: its own copy of the descriptor (so that a number the
