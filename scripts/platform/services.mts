@@ -240,13 +240,18 @@ async function pingRedis(url: string): Promise<string | undefined> {
     // The ping's own answer (NOAUTH, say), not a ready check's closed connection.
     enableReadyCheck: false,
   });
-  client.on('error', () => undefined);
+  // A refused connection surfaces only as an 'error' event; connect() then says just
+  // "Connection is closed.", which cannot tell a stopped server from one that hung up.
+  let connectionError: string | undefined;
+  client.on('error', (error: Error) => {
+    connectionError ??= error.message;
+  });
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return connectionError ?? (error as Error).message;
   } finally {
     client.disconnect();
   }
