@@ -16,6 +16,7 @@ import { InternalBuildsModule } from './internal';
 import { InvocationsModule } from './invocations/invocations.module';
 import { InvokeModule } from './invoke/invoke.module';
 import { ReleasesModule } from './releases/releases.module';
+import { RetentionModule } from './retention/retention.module';
 
 @Module({})
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with a static factory
@@ -35,6 +36,7 @@ export class AppModule {
         ReleasesModule,
         InvokeModule,
         InvocationsModule,
+        RetentionModule,
         // Build pods' context download and artifact upload (Kubernetes executor); 503 until IGNITE_BUILD_TOKEN_KEY is set.
         InternalBuildsModule.fromEnv(),
       ],

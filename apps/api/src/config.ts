@@ -14,6 +14,9 @@ const booleanFlag = z
   .default('true')
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be above 0').default(fallback);
+
 /**
  * The API's whole configuration, read from the environment once at start. The keys are the
  * environment variable names; an empty variable counts as unset.
@@ -49,6 +52,22 @@ export const ApiConfigSchema = z.preprocess(
       .int()
       .positive()
       .default(6 * MIB),
+    // What a tenant may ask for (an operator's maxima and per-org quotas: see "Limits and quotas"
+    // in the README). A refusal names the variable that raises it.
+    /** Largest `memoryMb` an app may have. */
+    APP_MAX_MEMORY_MB: positiveInt(2_048),
+    /** Largest `timeoutMs` an app may have. */
+    APP_MAX_TIMEOUT_MS: positiveInt(300_000),
+    /** Apps an org may have. */
+    ORG_MAX_APPS: positiveInt(100),
+    /** Builds an org may have queued or running at once. */
+    ORG_MAX_BUILDS_IN_FLIGHT: positiveInt(10),
+    /** Bytes of drafts (source archives, one per app) an org may store. */
+    ORG_MAX_DRAFT_BYTES: positiveInt(1024 * MIB),
+    /** Invocation records older than this many days are deleted. */
+    INVOCATION_RETENTION_DAYS: positiveInt(7),
+    /** The log lines of builds that finished more than this many days ago are deleted. */
+    BUILD_LOG_RETENTION_DAYS: positiveInt(7),
     IGNITE_DEFAULT_ORG: z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`).default('org'),
     IGNITE_BOOTSTRAP_LOCAL: booleanFlag,
     IGNITE_CLI_CONFIG: z.string().min(1).default('~/.config/ignite/config.json'),

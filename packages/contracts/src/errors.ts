@@ -17,6 +17,13 @@ export const ErrorCode = {
   misdirected: 'misdirected_request',
   /** Over an app's or org's rate or concurrency limit: retry after the `retry-after` seconds. */
   rateLimited: 'rate_limited',
+  /**
+   * Over one of this platform's limits (an app's memory or time over the operator's maximum, an
+   * org's count of apps or bytes of drafts): the body names the limit (`limit`, `max`, `setting`).
+   */
+  limitExceeded: 'limit_exceeded',
+  /** Over an org's quota of work in flight (builds queued or running): retry after `retry-after` seconds. */
+  quotaExceeded: 'quota_exceeded',
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -34,5 +41,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   bad_gateway: 502,
   misdirected_request: 421,
   rate_limited: 429,
+  limit_exceeded: 422,
+  quota_exceeded: 429,
   internal: 500,
 };

@@ -16,7 +16,7 @@ export class AppsController {
   @Post()
   @ApiOperation({ summary: 'Create an app' })
   @ApiResponse({ status: 201, type: AppEnvelopeDto })
-  @ApiErrors(400, 409)
+  @ApiErrors(400, 409, 422)
   async create(@Caller() caller: AuthContext, @Body() body: CreateAppDto): Promise<{ app: AppView }> {
     return { app: await this.apps.create(caller, body) };
   }

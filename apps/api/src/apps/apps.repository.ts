@@ -31,21 +31,31 @@ const TX = { maxWait: 10_000, timeout: 15_000 };
 export class AppsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(app: NewApp): Promise<AppModel> {
-    return this.prisma.app.create({
-      data: {
-        orgId: app.orgId,
-        name: app.name,
-        runtime: 'rust',
-        rustTarget: app.rustTarget,
-        env: app.env,
-        timeoutMs: app.timeoutMs ?? null,
-        memoryMb: app.memoryMb ?? null,
-        invokeAuth: app.auth,
-        rateLimitPerSecond: app.rateLimitPerSecond ?? null,
-        concurrencyLimit: app.concurrencyLimit ?? null,
-      },
-    });
+  /**
+   * Creates the app unless its org has `maxApps` already (counted under the org's row lock, so
+   * that concurrent creations cannot pass the limit together).
+   */
+  async create(app: NewApp, maxApps: number): Promise<{ created: AppModel } | { full: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM orgs WHERE id = ${app.orgId}::uuid FOR UPDATE`;
+      const count = await tx.app.count({ where: { orgId: app.orgId } });
+      if (count >= maxApps) return { full: count };
+      const created = await tx.app.create({
+        data: {
+          orgId: app.orgId,
+          name: app.name,
+          runtime: 'rust',
+          rustTarget: app.rustTarget,
+          env: app.env,
+          timeoutMs: app.timeoutMs ?? null,
+          memoryMb: app.memoryMb ?? null,
+          invokeAuth: app.auth,
+          rateLimitPerSecond: app.rateLimitPerSecond ?? null,
+          concurrencyLimit: app.concurrencyLimit ?? null,
+        },
+      });
+      return { created };
+    }, TX);
   }
 
   /** Changes who may invoke it and its limits; null when the app is gone. */
@@ -99,11 +109,11 @@ export class AppsRepository {
     return this.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM apps WHERE id = ${appId}::uuid FOR UPDATE`;
       if (locked.length === 0) return undefined;
-      const [draft, builds, releases] = await Promise.all([
-        tx.draft.findUnique({ where: { appId }, select: { sourceSha256: true } }),
-        tx.build.findMany({ where: { appId }, select: { sourceSha256: true, artifactSha256: true } }),
-        tx.release.findMany({ where: { appId }, select: { artifactSha256: true } }),
-      ]);
+      // One after another: a transaction is one connection, and queries sent on it at once
+      // queue in pg anyway (with its "already executing a query" deprecation warning).
+      const draft = await tx.draft.findUnique({ where: { appId }, select: { sourceSha256: true } });
+      const builds = await tx.build.findMany({ where: { appId }, select: { sourceSha256: true, artifactSha256: true } });
+      const releases = await tx.release.findMany({ where: { appId }, select: { artifactSha256: true } });
       const shas = new Set<string>();
       if (draft) shas.add(draft.sourceSha256);
       for (const build of builds) {

@@ -1,12 +1,14 @@
 import { ErrorCode } from '@ignite/contracts';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { BlobCollector } from '../blobs/blob-collector.service';
 import { appNotFound, DomainError } from '../common/domain-error';
 import { isUniqueViolation } from '../common/prisma-errors';
 import { type AppDetailView, type AppView, appView, buildView, draftView, envOf, releaseView } from '../common/views';
-import { NAME_PATTERN } from '../config';
+import { type ApiConfig, NAME_PATTERN } from '../config';
 import { ReleaseNotifier } from '../infra/release-notifier';
+import { API_CONFIG } from '../infra/tokens';
+import { Limit, overLimit } from '../limits/limits';
 import type { CreateAppDto, PatchEnvDto, UpdateAppDto } from './apps.dto';
 import { AppsRepository, type AppWithActive } from './apps.repository';
 
@@ -14,28 +16,59 @@ import { AppsRepository, type AppWithActive } from './apps.repository';
 @Injectable()
 export class AppsService {
   constructor(
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly apps: AppsRepository,
     private readonly blobs: BlobCollector,
     private readonly notifier: ReleaseNotifier,
   ) {}
 
   async create(caller: AuthContext, input: CreateAppDto): Promise<AppView> {
+    this.checkMaxima(input);
     try {
-      const app = await this.apps.create({
-        orgId: caller.orgId,
-        name: input.name,
-        rustTarget: input.rustTarget,
-        env: input.env,
-        timeoutMs: input.timeoutMs,
-        memoryMb: input.memoryMb,
-        auth: input.auth,
-        rateLimitPerSecond: input.rateLimitPerSecond,
-        concurrencyLimit: input.concurrencyLimit,
-      });
-      return appView(app, caller.org, null);
+      const outcome = await this.apps.create(
+        {
+          orgId: caller.orgId,
+          name: input.name,
+          rustTarget: input.rustTarget,
+          env: input.env,
+          timeoutMs: input.timeoutMs,
+          memoryMb: input.memoryMb,
+          auth: input.auth,
+          rateLimitPerSecond: input.rateLimitPerSecond,
+          concurrencyLimit: input.concurrencyLimit,
+        },
+        this.config.ORG_MAX_APPS,
+      );
+      if ('full' in outcome) {
+        throw overLimit(
+          Limit.apps,
+          this.config.ORG_MAX_APPS,
+          `org "${caller.org}" has ${outcome.full} apps, the most it may have: delete one it no longer needs (DELETE .../apps/{app})`,
+        );
+      }
+      return appView(outcome.created, caller.org, null);
     } catch (error) {
       if (isUniqueViolation(error)) throw new DomainError(ErrorCode.conflict, `app "${input.name}" already exists in org "${caller.org}"`);
       throw error;
+    }
+  }
+
+  /** An app's memory and time limits within the operator's maxima. */
+  private checkMaxima(input: CreateAppDto): void {
+    const { APP_MAX_MEMORY_MB: maxMemory, APP_MAX_TIMEOUT_MS: maxTimeout } = this.config;
+    if (input.memoryMb !== undefined && input.memoryMb > maxMemory) {
+      throw overLimit(
+        Limit.appMemory,
+        maxMemory,
+        `memoryMb ${input.memoryMb} is over this platform's maximum of ${maxMemory} MiB: ask for at most ${maxMemory}`,
+      );
+    }
+    if (input.timeoutMs !== undefined && input.timeoutMs > maxTimeout) {
+      throw overLimit(
+        Limit.appTimeout,
+        maxTimeout,
+        `timeoutMs ${input.timeoutMs} is over this platform's maximum of ${maxTimeout} ms: ask for at most ${maxTimeout}`,
+      );
     }
   }
 

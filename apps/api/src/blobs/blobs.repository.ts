@@ -14,11 +14,10 @@ export class BlobsRepository {
     return this.prisma.$transaction(
       async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${blobLockKey(sha256)}, 0))`;
-        const [drafts, builds, releases] = await Promise.all([
-          tx.draft.count({ where: { sourceSha256: sha256 } }),
-          tx.build.count({ where: { OR: [{ sourceSha256: sha256 }, { artifactSha256: sha256 }] } }),
-          tx.release.count({ where: { artifactSha256: sha256 } }),
-        ]);
+        // One after another: a transaction is one connection (see AppsRepository.delete).
+        const drafts = await tx.draft.count({ where: { sourceSha256: sha256 } });
+        const builds = await tx.build.count({ where: { OR: [{ sourceSha256: sha256 }, { artifactSha256: sha256 }] } });
+        const releases = await tx.release.count({ where: { artifactSha256: sha256 } });
         if (drafts + builds + releases > 0) return false;
         await remove();
         await tx.blob.deleteMany({ where: { sha256 } });

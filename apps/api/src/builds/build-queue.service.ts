@@ -5,6 +5,8 @@ import type { Queue } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 
 const ENQUEUE_TIMEOUT_MS = 5_000;
+/** BullMQ's lowest priority (1 is the highest). */
+const MAX_PRIORITY = 2_097_152;
 
 /** The build queue: carries build ids only (the state is the Build row). */
 @Injectable()
@@ -16,12 +18,18 @@ export class BuildQueue {
     queue.on('error', (error: Error) => logger.warn({ err: error.message }, 'build queue connection error'));
   }
 
-  /** Adds the build's job (idempotent: the job id is the build id). */
-  async enqueue(buildId: string): Promise<void> {
+  /**
+   * Adds the build's job (idempotent: the job id is the build id). `orgPlace`: how many of its
+   * org's builds are queued or running with it. It is the job's priority, so that workers take
+   * every org's first build before any org's second: an org with many builds queued does not
+   * starve another's one. Without it (a job given again by the reconciler) the job goes first.
+   */
+  async enqueue(buildId: string, orgPlace?: number): Promise<void> {
     const data = BuildJobSchema.parse({ buildId });
     await withTimeout(
       this.queue.add(JobName.build, data, {
         jobId: buildId,
+        ...(orgPlace === undefined ? {} : { priority: Math.min(Math.max(1, orgPlace), MAX_PRIORITY) }),
         attempts: 3,
         backoff: { type: 'exponential', delay: 5_000 },
         removeOnComplete: { count: 1_000, age: 7 * 24 * 3600 },

@@ -36,7 +36,7 @@ export class BuildsController {
     description: 'Queues a build of the current draft revision, or returns the one already queued or running for it.',
   })
   @ApiResponse({ status: 202, type: BuildEnvelopeDto })
-  @ApiErrors(409, 503)
+  @ApiErrors(409, 429, 503)
   async compile(@Caller() caller: AuthContext, @Param('app') app: string): Promise<{ build: BuildView }> {
     const { build } = await this.builds.compile(caller, app);
     return { build };

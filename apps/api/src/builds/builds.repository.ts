@@ -2,7 +2,14 @@ import type { BuildLogLineModel, BuildModel } from '@ignite/database';
 import { PrismaClient } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
 
-export type CompileOutcome = { kind: 'no-draft' } | { kind: 'app-gone' } | { kind: 'existing' | 'created'; build: BuildModel };
+export type CompileOutcome =
+  | { kind: 'no-draft' }
+  | { kind: 'app-gone' }
+  | { kind: 'existing'; build: BuildModel }
+  /** `inFlight`: the org's builds queued or running, this one included. */
+  | { kind: 'created'; build: BuildModel; inFlight: number }
+  /** The org has `inFlight` builds queued or running, its most. */
+  | { kind: 'over-quota'; inFlight: number };
 
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const;
 export type BuildStatus = BuildModel['status'];
@@ -16,12 +23,14 @@ export class BuildsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * Under the app's row lock: the queued or running build of the current draft revision and
-   * target if there is one, else a new queued build of it. Concurrent callers get one build.
+   * Under the org's and the app's row locks: the queued or running build of the current draft
+   * revision and target if there is one, else a new queued build of it, unless the org has
+   * `maxInFlight` builds queued or running. Concurrent callers get one build.
    */
-  async createOrReuse(appId: string, target: BuildModel['target']): Promise<CompileOutcome> {
+  async createOrReuse(orgId: string, appId: string, target: BuildModel['target'], maxInFlight: number): Promise<CompileOutcome> {
     return this.prisma.$transaction(
       async (tx) => {
+        await tx.$queryRaw`SELECT id FROM orgs WHERE id = ${orgId}::uuid FOR UPDATE`;
         const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM apps WHERE id = ${appId}::uuid FOR UPDATE`;
         if (locked.length === 0) return { kind: 'app-gone' };
         const draft = await tx.draft.findUnique({ where: { appId } });
@@ -31,10 +40,12 @@ export class BuildsRepository {
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
         if (existing) return { kind: 'existing', build: existing };
+        const inFlight = await tx.build.count({ where: { app: { orgId }, status: { in: ['queued', 'running'] } } });
+        if (inFlight >= maxInFlight) return { kind: 'over-quota', inFlight };
         const build = await tx.build.create({
           data: { appId, draftRevision: draft.revision, sourceSha256: draft.sourceSha256, target, status: 'queued' },
         });
-        return { kind: 'created', build };
+        return { kind: 'created', build, inFlight: inFlight + 1 };
       },
       { maxWait: 10_000, timeout: 15_000 },
     );

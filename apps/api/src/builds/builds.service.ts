@@ -12,6 +12,7 @@ import type { ApiConfig } from '../config';
 import { MetricsService } from '../infra/metrics.service';
 import { RedisService } from '../infra/redis.service';
 import { API_CONFIG } from '../infra/tokens';
+import { Limit, overLimit } from '../limits/limits';
 import { BuildLogsService } from './build-logs.service';
 import { BuildQueue } from './build-queue.service';
 import { BuildsRepository } from './builds.repository';
@@ -52,8 +53,15 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
    */
   async compile(caller: AuthContext, appName: string): Promise<{ build: BuildView; created: boolean }> {
     const app = await this.apps.require(caller, appName);
-    const outcome = await this.builds.createOrReuse(app.id, app.rustTarget);
+    const maxInFlight = this.config.ORG_MAX_BUILDS_IN_FLIGHT;
+    const outcome = await this.builds.createOrReuse(caller.orgId, app.id, app.rustTarget, maxInFlight);
     switch (outcome.kind) {
+      case 'over-quota':
+        throw overLimit(
+          Limit.buildsInFlight,
+          maxInFlight,
+          `org "${caller.org}" has ${outcome.inFlight} builds queued or running, the most it may have at once: wait for one to finish, or cancel one`,
+        );
       case 'app-gone':
         throw appNotFound(caller.org, appName);
       case 'no-draft':
@@ -64,7 +72,7 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
       case 'existing':
         return { build: buildView(outcome.build), created: false };
       case 'created': {
-        const build = await this.enqueue(outcome.build);
+        const build = await this.enqueue(outcome.build, outcome.inFlight);
         if (build.status === 'failed') {
           throw new DomainError(ErrorCode.unavailable, `${build.errorSummary ?? 'could not enqueue the build'}; try again`, {
             build: buildView(build),
@@ -145,9 +153,10 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
     if (enqueued > 0) this.logger.info({ enqueued }, 'queued builds without a job enqueued again');
   }
 
-  private async enqueue(build: BuildModel): Promise<BuildModel> {
+  /** `inFlight`: the org's builds queued or running with this one, its place in the fair queue. */
+  private async enqueue(build: BuildModel, inFlight: number): Promise<BuildModel> {
     try {
-      await this.queue.enqueue(build.id);
+      await this.queue.enqueue(build.id, inFlight);
       this.metrics.buildsEnqueued.inc();
       this.logger.info(
         { buildId: build.id, appId: build.appId, draftRevision: build.draftRevision, target: build.target },

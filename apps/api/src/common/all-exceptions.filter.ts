@@ -14,6 +14,8 @@ interface Answer {
   body: ErrorBody;
   /** Ask the client to close the connection (a body we refused may still be arriving). */
   close?: boolean;
+  /** Seconds after which a refused request may succeed (`retry-after`). */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     if (answer.close) reply.header('connection', 'close');
+    if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
     void reply.status(answer.status).header('content-type', 'application/json; charset=utf-8').send(answer.body);
   }
 
@@ -51,6 +54,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         status: statusOf(exception.code),
         body: { ...exception.details, error: exception.message, code: exception.code },
         close: exception.code === ErrorCode.payloadTooLarge,
+        ...(typeof exception.details.retryAfterSeconds === 'number' ? { retryAfterSeconds: exception.details.retryAfterSeconds } : {}),
       };
     }
     if (exception instanceof ZodValidationException) {

@@ -21,17 +21,25 @@ export class DraftsRepository {
    * Records the archive as the app's draft: revision 1 for the first save, one more for each
    * save after it. Under the app's row lock (saves of one app are serialized) and the blob's
    * lock (a collection cannot remove the bytes between `ensureStored` and the commit).
-   * Resolves with the draft and the archive it replaced, or undefined when the app no longer exists.
+   * The org's drafts, this one included, may hold at most `maxOrgBytes` (under the org's row
+   * lock too). Resolves with the draft and the archive it replaced, `{ overQuota }` with what the
+   * org's other drafts hold when this one does not fit, or undefined when the app no longer exists.
    */
   async save(
+    orgId: string,
     appId: string,
     content: DraftContent,
+    maxOrgBytes: number,
     ensureStored: () => Promise<void>,
-  ): Promise<{ draft: DraftModel; previousSha256: string | undefined } | undefined> {
+  ): Promise<{ draft: DraftModel; previousSha256: string | undefined } | { overQuota: number } | undefined> {
     return this.prisma.$transaction(
       async (tx) => {
+        await tx.$queryRaw`SELECT id FROM orgs WHERE id = ${orgId}::uuid FOR UPDATE`;
         const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM apps WHERE id = ${appId}::uuid FOR UPDATE`;
         if (locked.length === 0) return undefined;
+        const others = await tx.draft.aggregate({ where: { app: { orgId }, appId: { not: appId } }, _sum: { size: true } });
+        const held = others._sum.size ?? 0;
+        if (held + content.size > maxOrgBytes) return { overQuota: held };
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${blobLockKey(content.sha256)}, 0))`;
         await ensureStored();
         await tx.blob.upsert({

@@ -17,6 +17,7 @@ import { IncompleteBodyError, receiveToFile, TooLargeError } from '../common/rec
 import { type DraftSaved, type DraftView, draftView } from '../common/views';
 import { type ApiConfig, uploadsDir } from '../config';
 import { API_CONFIG, BLOB_STORE } from '../infra/tokens';
+import { Limit, overLimit } from '../limits/limits';
 import { DraftsRepository } from './drafts.repository';
 
 /** Content types accepted as a raw archive body, and the format each one announces (octet-stream: sniffed). */
@@ -80,7 +81,8 @@ export class DraftsService {
       const stored = await this.store.put({ path: tmp });
       let saved: Awaited<ReturnType<DraftsRepository['save']>>;
       try {
-        saved = await this.drafts.save(app.id, { sha256: stored.sha256, size: stored.size, format }, async () => {
+        const content = { sha256: stored.sha256, size: stored.size, format };
+        saved = await this.drafts.save(caller.orgId, app.id, content, this.config.ORG_MAX_DRAFT_BYTES, async () => {
           // A collection may have removed identical bytes since `put`: store them again under the lock.
           if (!(await this.store.has(stored.sha256))) await this.store.put({ path: tmp });
         });
@@ -91,6 +93,15 @@ export class DraftsService {
       if (!saved) {
         await this.collector.collect([stored.sha256]);
         throw appNotFound(caller.org, name);
+      }
+      if ('overQuota' in saved) {
+        await this.collector.collect([stored.sha256]);
+        const max = this.config.ORG_MAX_DRAFT_BYTES;
+        throw overLimit(
+          Limit.draftBytes,
+          max,
+          `this archive (${stored.size} bytes) and the org's other drafts (${saved.overQuota} bytes) would be over the ${max} bytes org "${caller.org}" may store: delete apps it no longer needs, or send a smaller archive (leave target/ and other build output out)`,
+        );
       }
       const { draft, previousSha256 } = saved;
       // The archive this save replaced goes too, unless a build (or another app) still uses it.

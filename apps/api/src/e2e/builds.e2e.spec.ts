@@ -50,7 +50,9 @@ describe('builds (e2e)', () => {
     expect(job?.name).toBe(JobName.build);
     expect(job?.data).toEqual({ buildId: build.id });
     expect(job?.opts).toMatchObject({ attempts: 3, jobId: build.id });
-    expect(await job?.getState()).toBe('waiting');
+    // Prioritized by its place among its org's builds in flight (fair queueing across orgs).
+    expect(await job?.getState()).toBe('prioritized');
+    expect(job?.opts.priority).toBe(1);
 
     const second = await api.call('POST', builds('compiles'), { key: org.key });
     expect(second.status).toBe(202);

@@ -103,6 +103,14 @@ export class InvocationsConsumer implements OnApplicationBootstrap, BeforeApplic
         await this.handle(redis, entries);
       } catch (error) {
         if (this.stopping) break;
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) {
+          // Redis lost the stream and its group (restarted without its data, a failover): made
+          // again at once, from the stream's start, so what runners add from now on is recorded.
+          this.logger.warn({ stream: this.key }, 'invocations consumer group missing; creating it again');
+          groupReady = false;
+          readPending = true;
+          continue;
+        }
         this.logger.warn({ err: error }, 'invocation reports not recorded; retrying');
         readPending = true;
         await sleep(RETRY_MS);

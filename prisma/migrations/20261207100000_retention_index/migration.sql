@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "invocations_createdAt_idx" ON "invocations"("createdAt");
