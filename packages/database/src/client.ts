@@ -27,6 +27,9 @@ export function createPrismaClient(databaseUrl: string, options: PrismaClientOpt
     }
     return name;
   };
-  const adapter = new PrismaPg({ connectionString: databaseUrl }, options.preparedStatements ? { statementNameGenerator } : {});
+  // A connection that cannot be made in 5 s fails (a black-holed server would otherwise hold
+  // every request until the OS gives up, minutes later); idle ones are let go after 30 s.
+  const pool = { connectionString: databaseUrl, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 };
+  const adapter = new PrismaPg(pool, options.preparedStatements ? { statementNameGenerator } : {});
   return new PrismaClient({ adapter });
 }

@@ -8,6 +8,7 @@ import type { ApiConfig } from '../config';
 import { API_CONFIG } from '../infra/tokens';
 import { DomainError } from './domain-error';
 import { codeForStatus, type ErrorBody, statusOf } from './error-body';
+import { isDatabaseUnavailable } from './prisma-errors';
 
 interface Answer {
   status: number;
@@ -35,7 +36,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const answer = this.answer(exception, request);
-    if (answer.status >= 500) {
+    if (answer.body.dependency !== undefined) {
+      // Expected while a dependency restarts: a line without a stack.
+      this.logger.warn(
+        { reqId: request?.id, dependency: answer.body.dependency, err: (exception as Error).message },
+        'dependency unavailable',
+      );
+    } else if (answer.status >= 500) {
       this.logger.error({ reqId: request?.id, err: exception }, 'request failed');
     }
     if (reply.sent || reply.raw.headersSent) {
@@ -73,6 +80,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (exception instanceof SyntaxError)
         return this.simple(ErrorCode.validation, `request body is not valid JSON: ${exception.message}`);
       return this.fromStatus(exception.statusCode, exception.message);
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: statusOf(ErrorCode.unavailable),
+        body: { error: 'the database is unreachable (Postgres); try again shortly', code: ErrorCode.unavailable, dependency: 'postgres' },
+        retryAfterSeconds: 1,
+      };
     }
     return { status: 500, body: { error: 'internal error', code: ErrorCode.internal, requestId: request?.id } };
   }

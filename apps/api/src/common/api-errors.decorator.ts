@@ -11,7 +11,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'Not found (or not visible to this key)',
   409: 'Conflicts with the current state',
   413: 'Body larger than the limit',
-  422: 'Refused: an archive that cannot be built, or over one of the platform\'s limits (`limit_exceeded`: the body names `limit`, `max` and the `setting` that raises it)',
+  422: "Refused: an archive that cannot be built, or over one of the platform's limits (`limit_exceeded`: the body names `limit`, `max` and the `setting` that raises it)",
   429: 'Over a rate, concurrency or in-flight quota (retry after the retry-after seconds; `quota_exceeded` names the quota as 422 does)',
   502: 'The runner answered badly',
   503: 'A dependency is unavailable',
