@@ -11,6 +11,7 @@ import { repoRoot, tarGzOf, testDatabaseUrl, testRedisUrl, uniqueName, waitFor }
 
 /** The deployables, started from their compiled `dist/main.js` as `npm start` does. */
 const APPS = ['api', 'compile-worker', 'runner'] as const;
+export type Part = (typeof APPS)[number];
 
 export interface Answer {
   status: number;
@@ -38,6 +39,7 @@ export class TestPlatform {
   private key = '';
   private readonly children = new Map<string, ChildProcess>();
   private output = '';
+  private settings: Record<string, string> = {};
 
   /** Starts the three apps with `env` on top of the platform's settings; resolves once API and runner are ready. */
   async start(env: Record<string, string> = {}): Promise<this> {
@@ -67,19 +69,8 @@ export class TestPlatform {
       LOG_LEVEL: 'warn',
       ...env,
     };
-    for (const app of APPS) {
-      const child = spawn(process.execPath, ['--enable-source-maps', join(repoRoot, 'apps', app, 'dist', 'main.js')], {
-        cwd: repoRoot,
-        env: settings,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const keep = (chunk: Buffer) => {
-        this.output = (this.output + chunk.toString()).slice(-64_000);
-      };
-      child.stdout?.on('data', keep);
-      child.stderr?.on('data', keep);
-      this.children.set(app, child);
-    }
+    this.settings = settings;
+    for (const app of APPS) this.spawnPart(app);
     await waitFor(
       async () => {
         for (const [app, child] of this.children) {
@@ -99,6 +90,35 @@ export class TestPlatform {
     );
     this.key = (JSON.parse(readFileSync(cliConfig, 'utf8')) as { key: string }).key;
     return this;
+  }
+
+  private spawnPart(app: Part): void {
+    const child = spawn(process.execPath, ['--enable-source-maps', join(repoRoot, 'apps', app, 'dist', 'main.js')], {
+      cwd: repoRoot,
+      env: this.settings,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-64_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.children.set(app, child);
+  }
+
+  /** `kill -9` of one part; resolves once it is gone. */
+  async kill(app: Part): Promise<void> {
+    const child = this.children.get(app);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Starts a part again with the settings it had (what `npm start`'s supervisor does after an exit). */
+  restart(app: Part): void {
+    this.spawnPart(app);
   }
 
   /** What the apps printed last (for failure messages). */

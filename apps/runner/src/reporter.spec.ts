@@ -91,4 +91,28 @@ describe('InvocationReporter', () => {
     await reporter.close();
     away.disconnect();
   });
+  it('sends what it sent lately again once Redis is back after a lost connection (a restart without its data)', async () => {
+    const prefix = uniqueName('reporter');
+    const stream = channels.invocations(prefix);
+    const connection = createRedis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    await new Promise((resolve) => connection.once('ready', resolve));
+    const metrics = new Metrics(noInstances, { defaultMetrics: false });
+    const reporter = new InvocationReporter({ redis: connection, prefix, logger, metrics, flushIntervalMs: 5 });
+    const sent = ownReport(200);
+    reporter.report(sent);
+    const waitForLength = async (n: number) => {
+      for (let i = 0; i < 200 && (await redis.xlen(stream)) !== n; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      return redis.xlen(stream);
+    };
+    expect(await waitForLength(1)).toBe(1);
+    // What a Redis restarted without its data has: nothing; then the connection comes back.
+    await redis.del(stream);
+    connection.disconnect(true);
+    expect(await waitForLength(1)).toBe(1);
+    const [[, fields]] = (await redis.xrange(stream, '-', '+')) as [[string, string[]]];
+    expect(readInvocationStreamEntry(fields).reports).toEqual([sent]);
+    await reporter.close();
+    await redis.del(stream);
+    await connection.quit();
+  });
 });

@@ -17,6 +17,8 @@ export interface ReporterOptions {
   maxPending?: number;
   /** Approximate length the stream is trimmed to, in entries (each a batch: up to 1,000 reports). */
   streamMaxLength?: number;
+  /** Entries sent this recently are sent again when Redis comes back after losing its connection (it may have lost them). */
+  resendWindowMs?: number;
 }
 
 /** One stream entry to be: the runner's own reports, or a program's batch of direct ones (its `reports` line, as bytes). */
@@ -28,13 +30,18 @@ type Entry =
 const ENTRIES_PER_SEND = 32;
 
 const sizeOf = (entry: Entry) => (entry.field === 'reports' ? entry.reports.length : entry.count);
+/** Most reports kept for sending again after a reconnect. */
+const MAX_RECENT_REPORTS = 200_000;
 
 /**
  * Appends the invocation reports to the `channels.invocations(prefix)` stream, off the response
  * path, a batch per entry (see `invocationStreamFields`: one entry per invocation cost Redis more
  * CPU than the function at tens of thousands a second): the runner's own reports gathered as
  * they come, a program's direct reports as it sent them. While Redis is away they are held
- * (bounded) and retried; an outage never fails or slows an invocation.
+ * (bounded) and retried; an outage never fails or slows an invocation. What was sent in the last
+ * `resendWindowMs` is sent again once Redis is back after a lost connection: a Redis restarted
+ * without its data (or failed over) lost what the API had not read yet, and the API records a
+ * report once however often it comes.
  */
 export class InvocationReporter {
   /** Serialized only when sent: never on the response path. */
@@ -49,8 +56,18 @@ export class InvocationReporter {
   private readonly batchSize: number;
   private readonly maxPending: number;
   private readonly maxLength: string;
+  private readonly resendWindowMs: number;
+  /** What was sent lately, oldest first, with when. */
+  private recent: { sentAt: number; entry: Entry }[] = [];
+  private recentReports = 0;
 
   constructor(private readonly options: ReporterOptions) {
+    this.resendWindowMs = options.resendWindowMs ?? 10_000;
+    let connectedBefore = options.redis.status === 'ready';
+    options.redis.on('ready', () => {
+      if (connectedBefore) this.resendRecent();
+      connectedBefore = true;
+    });
     this.stream = channels.invocations(options.prefix);
     this.flushIntervalMs = options.flushIntervalMs ?? 20;
     this.batchSize = options.batchSize ?? 1_000;
@@ -135,6 +152,7 @@ export class InvocationReporter {
     this.pendingReports -= entries.reduce((sum, entry) => sum + sizeOf(entry), 0);
     const outcomes = await Promise.allSettled(entries.map((entry) => this.append(entry)));
     const refused = entries.filter((_, i) => outcomes[i]!.status === 'rejected');
+    this.remember(entries.filter((_, i) => outcomes[i]!.status === 'fulfilled'));
     if (refused.length === 0) return true;
     this.pending = refused.concat(this.pending);
     this.pendingReports += refused.reduce((sum, entry) => sum + sizeOf(entry), 0);
@@ -146,6 +164,32 @@ export class InvocationReporter {
     }
     this.trim();
     return false;
+  }
+
+  private remember(sent: Entry[]): void {
+    const now = Date.now();
+    for (const entry of sent) {
+      this.recent.push({ sentAt: now, entry });
+      this.recentReports += sizeOf(entry);
+    }
+    while (this.recent.length > 0 && (this.recentReports > MAX_RECENT_REPORTS || now - this.recent[0]!.sentAt > this.resendWindowMs)) {
+      this.recentReports -= sizeOf(this.recent.shift()!.entry);
+    }
+  }
+
+  /** Redis is back after a lost connection: what it may have lost goes again, ahead of what waits. */
+  private resendRecent(): void {
+    const cutoff = Date.now() - this.resendWindowMs;
+    const again = this.recent.filter((sent) => sent.sentAt >= cutoff).map((sent) => sent.entry);
+    this.recent = [];
+    this.recentReports = 0;
+    if (again.length === 0 || this.closed) return;
+    const reports = again.reduce((sum, entry) => sum + sizeOf(entry), 0);
+    this.options.logger.info({ reports }, 'invocation reports sent lately are sent again after Redis reconnected');
+    this.pending = again.concat(this.pending);
+    this.pendingReports += reports;
+    this.trim();
+    this.schedule(0);
   }
 
   /** One stream entry (trimmed to about `maxLength` entries). */

@@ -128,9 +128,29 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  /** After a crash between commit and enqueue, queued builds may have no job: give them one. */
+  /**
+   * After a crash between commit and enqueue, queued builds may have no job: give them one. So
+   * may every queued build after Redis came back (restarted without its data, a failover): once
+   * its connection is ready again, the queued builds of any age without a job get one (adding a
+   * job is idempotent: its id is the build's).
+   */
   onApplicationBootstrap(): void {
-    this.reconciling = this.reconcile().catch((error: unknown) => this.logger.warn({ err: error }, 'queued builds not reconciled'));
+    this.reconcileLater(RECONCILE_AFTER_MS);
+    let connectedBefore = this.redis.client.status === 'ready';
+    this.redis.client.on('ready', () => {
+      if (connectedBefore) this.reconcileLater(0);
+      connectedBefore = true;
+    });
+  }
+
+  private reconcileLater(olderThanMs: number): void {
+    if (this.stopping) return;
+    const previous = this.reconciling ?? Promise.resolve();
+    this.reconciling = previous
+      .then(() => this.reconcile(olderThanMs))
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'queued builds not reconciled'),
+      );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -141,8 +161,8 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(timer);
   }
 
-  private async reconcile(): Promise<void> {
-    const stale = await this.builds.queuedBefore(new Date(Date.now() - RECONCILE_AFTER_MS), 500);
+  private async reconcile(olderThanMs: number): Promise<void> {
+    const stale = await this.builds.queuedBefore(new Date(Date.now() - olderThanMs), 500);
     let enqueued = 0;
     for (const { id } of stale) {
       if (this.stopping) break;
