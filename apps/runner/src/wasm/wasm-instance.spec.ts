@@ -179,9 +179,13 @@ describe('runner: wasm releases served by the wasm host', () => {
     expect(pids[1]).not.toBe(pid);
   });
 
-  it('serves a wasm function on the direct port through the proxy', async () => {
+  it('hands a wasm function’s connection on the direct port to its host (src/direct/wasm-direct.spec.ts has the rest)', async () => {
+    const handoffs = async () => Number(/^ignite_runner_direct_handoffs_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    const before = await handoffs();
     const answer = await invoke(t.directUrl, hello, { message: 'direct' });
     expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { message: 'direct' } });
+    expect(answer.headers.get('x-ignite-execution-id')).toMatch(UUID_V7);
+    expect((await handoffs()) - before).toBe(1);
   });
 
   it('loads the compile worker’s precompiled file when it matches its record, and never a tampered one', async () => {
