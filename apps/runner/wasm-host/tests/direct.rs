@@ -22,7 +22,8 @@ const SPACING: usize = 16;
 
 /// The runner's side of one host's direct connections.
 struct Runner {
-    host: Host,
+    /// Kept for its lifetime: dropping it kills the host.
+    _host: Host,
     channel: UnixStream,
     messages: Arc<Mutex<Vec<Value>>>,
     slots: PathBuf,
@@ -74,7 +75,7 @@ impl Runner {
             });
         }
         Runner {
-            host,
+            _host: host,
             channel,
             messages,
             slots,
