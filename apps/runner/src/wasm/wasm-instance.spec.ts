@@ -6,6 +6,7 @@ import { channels } from '@ignite/contracts';
 import type { PrismaClient } from '@ignite/database';
 import { createRedis } from '@ignite/service-kit';
 import { buildComponent, repoRoot, testRedisUrl, waitFor } from '@ignite/testing';
+import { SLOT_FILE } from '../direct/instance-connections';
 import { buildFixtures } from '../testing/fixtures';
 import {
   addRelease,
@@ -325,8 +326,10 @@ describe('runner: wasm releases with RUNNER_SANDBOX=none', () => {
     expect(spun.status).toBe(504);
     const temp = await invoke(t.url, fn, { action: 'temp' });
     expect(temp.body).toMatchObject({ content: 'scratch data', files: ['a.txt'] });
-    // Each execution's directory goes once it has answered: the host's scratch base (the instance's directory) empties.
+    // Each execution's directory goes once it has answered: the host's scratch base (the
+    // instance's directory) empties, but for the runner's slot file of direct connections (no
+    // guest sees it: each sees only its own execution's directory).
     const base = join(t.dataDir, 'runner', 'instances', String(ready!.instance));
-    await waitFor(async () => ((await readdir(base)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await readdir(base)).filter((name) => name !== SLOT_FILE).length === 0 ? true : undefined));
   });
 });
