@@ -290,7 +290,7 @@ async function main(): Promise<void> {
     }
     const med = (name: Target, field: 'p50' | 'p99' | 'rps1' | 'rps') => median(warm[name].map((m) => m[field]));
     const described: Record<Target, string> = {
-      'wasm-direct': "wasm on the direct port (the connection handed to the host)",
+      'wasm-direct': 'wasm on the direct port (the connection handed to the host)',
       'wasm-proxied': "wasm through the runner's HTTP port (the runner's proxy)",
       native: 'native on the direct port',
     };

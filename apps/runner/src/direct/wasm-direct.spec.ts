@@ -3,7 +3,7 @@ jest.mock('uuid', () => require('../testing/uuid-v7'));
 import { randomBytes } from 'node:crypto';
 import { API_KEY_PREFIX, hashApiKey, invokeErrors } from '@ignite/contracts';
 import type { PrismaClient } from '@ignite/database';
-import { buildComponent, waitFor } from '@ignite/testing';
+import { buildComponent } from '@ignite/testing';
 import { Client, Pool } from 'undici';
 import {
   cleanup,
@@ -226,7 +226,12 @@ describe('direct connections to wasm hosts: the host serves the caller’s conne
     const before = await handoffs();
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const answer = await call(client, fn, { action: 'echo' }, { target: `${target}/orders/${i}`, headers: { authorization: `Bearer ${key}` } });
+      const answer = await call(
+        client,
+        fn,
+        { action: 'echo' },
+        { target: `${target}/orders/${i}`, headers: { authorization: `Bearer ${key}` } },
+      );
       expect(answer.status).toBe(200);
       expect(answer.json).toMatchObject({ path: `/orders/${i}`, function_id: fn.functionId });
       ids.push(String(answer.headers['x-ignite-execution-id']));
@@ -235,8 +240,16 @@ describe('direct connections to wasm hosts: the host serves the caller’s conne
     const reports = await reportsOf(t.prefix, ids);
     expect([...reports.values()].map((report) => report.statusCode)).toEqual(Array.from({ length: 10 }, () => 200));
     // Another key on the same connection: the host gives the request back, the runner refuses it.
-    const other = await call(client, fn, { action: 'echo' }, { target, headers: { authorization: `Bearer ${API_KEY_PREFIX}${'x'.repeat(43)}` } });
-    expect({ status: other.status, json: other.json }).toEqual({ status: 401, json: { error: invokeErrors.invalidKey, code: 'unauthorized' } });
+    const other = await call(
+      client,
+      fn,
+      { action: 'echo' },
+      { target, headers: { authorization: `Bearer ${API_KEY_PREFIX}${'x'.repeat(43)}` } },
+    );
+    expect({ status: other.status, json: other.json }).toEqual({
+      status: 401,
+      json: { error: invokeErrors.invalidKey, code: 'unauthorized' },
+    });
   });
 
   it('serves many connections of one release in one host, each request its own instance', async () => {

@@ -181,7 +181,8 @@ describe('runner: wasm releases served by the wasm host', () => {
   });
 
   it('hands a wasm function’s connection on the direct port to its host (src/direct/wasm-direct.spec.ts has the rest)', async () => {
-    const handoffs = async () => Number(/^ignite_runner_direct_handoffs_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    const handoffs = async () =>
+      Number(/^ignite_runner_direct_handoffs_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
     const before = await handoffs();
     const answer = await invoke(t.directUrl, hello, { message: 'direct' });
     expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { message: 'direct' } });
