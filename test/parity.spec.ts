@@ -239,8 +239,8 @@ describe('the same handler on both targets, through the whole lifecycle', () => 
     });
   });
 
-  describe('native, on the runner’s direct port (the connection handed to the program)', () => {
-    const name = app('native');
+  describe.each(TARGETS)('%s, on the runner’s direct port (the connection handed to the program or the wasm host)', (target) => {
+    const name = app(target);
     const functionId = () => `${platform.org}/${name}`;
     const call = async (client: Client, body: unknown) => {
       const response = await client.request({
@@ -267,7 +267,8 @@ describe('the same handler on both targets, through the whole lifecycle', () => 
           status: 504,
           json: { error: `the function did not finish within its time limit of ${TIME_LIMIT_MS} ms`, code: 'function_timeout' },
         });
-        // The 504 closed that connection: the client opens a new one, handed to a fresh instance.
+        // Native: the 504 closed that connection, the client opens a new one, handed to a fresh
+        // instance. Wasm: the host answered the 504 itself and the connection goes on.
         const grown = await call(client, { action: 'grow' });
         expect({ status: grown.status, json: grown.json }).toEqual({
           status: 500,

@@ -5,10 +5,11 @@
  * the default settings but the instance caps), apps seeded into Postgres as the API makes them,
  * the component precompiled and recorded as the compile worker does:
  *
- *  (a) warm, ROUNDS rounds of wrk (1 thread): rust-hello as a component through the runner's
- *      HTTP port (a wasm function's requests are proxied; on the direct port they are proxied
- *      too) against the same source native on the direct port (the connection handed to the
- *      program); c=1 p50 and c=CONNECTIONS throughput, and the ratio;
+ *  (a) warm, ROUNDS rounds of wrk (1 thread): rust-hello as a component on the runner's direct
+ *      port (the connection handed to the wasm host) and through the runner's HTTP port (the
+ *      runner's proxy: what the direct port did for wasm before the host took connections),
+ *      against the same source native on the direct port (the connection handed to the
+ *      program); c=1 p50 and c=CONNECTIONS throughput, and the ratios to native;
  *  (b) cold start of a freshly published component (a new component each run: a string of its
  *      data changed, so a new sha256 and a new precompiled file), time from the runner's receipt
  *      of the request to the answer's head (`x-ignite-duration-ms`) and the client's whole answer:
@@ -261,13 +262,22 @@ async function main(): Promise<void> {
       const first = await invoke(fn.functionId);
       if (first.status !== 200) throw new Error(`${fn.functionId} answered ${first.status}`);
     }
+    const direct = `http://127.0.0.1:${settings.runnerPort + 1}`;
     const targets = {
-      wasm: `${base}/v1/invoke/${wasmHello.functionId}`,
-      native: `http://127.0.0.1:${settings.runnerPort + 1}/v1/invoke/${nativeHello.functionId}`,
+      'wasm-direct': `${direct}/v1/invoke/${wasmHello.functionId}`,
+      'wasm-proxied': `${base}/v1/invoke/${wasmHello.functionId}`,
+      native: `${direct}/v1/invoke/${nativeHello.functionId}`,
     };
-    const warm: Record<'wasm' | 'native', { p50: number; p99: number; rps1: number; rps: number }[]> = { wasm: [], native: [] };
+    type Target = keyof typeof targets;
+    const names = Object.keys(targets) as Target[];
+    const warm = Object.fromEntries(names.map((name) => [name, []])) as unknown as Record<
+      Target,
+      { p50: number; p99: number; rps1: number; rps: number }[]
+    >;
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const name of (round % 2 ? ['wasm', 'native'] : ['native', 'wasm']) as ('wasm' | 'native')[]) {
+      // Each round in another order: the machine's other load sways the targets alike.
+      const order = round % 2 ? names : [...names].reverse();
+      for (const name of order) {
         await wrk(targets[name], settings.connections, settings.warmup);
         const latency = await wrk(targets[name], 1, settings.duration);
         const load = await wrk(targets[name], settings.connections, settings.duration);
@@ -278,17 +288,23 @@ async function main(): Promise<void> {
         );
       }
     }
-    const med = (name: 'wasm' | 'native', field: 'p50' | 'p99' | 'rps1' | 'rps') => median(warm[name].map((m) => m[field]));
-    const ratios = warm.wasm.map((m, i) => m.rps / warm.native[i]!.rps);
-    report(
-      `warm, wasm through the runner's HTTP port: c=1 ${med('wasm', 'rps1').toFixed(0)} req/s, p50 ${med('wasm', 'p50')} us (p99 ${med('wasm', 'p99')} us), c=${settings.connections} ${med('wasm', 'rps').toFixed(0)} req/s`,
-    );
-    report(
-      `warm, native on the direct port: c=1 ${med('native', 'rps1').toFixed(0)} req/s, p50 ${med('native', 'p50')} us (p99 ${med('native', 'p99')} us), c=${settings.connections} ${med('native', 'rps').toFixed(0)} req/s`,
-    );
-    report(
-      `warm throughput ratio wasm/native (same rounds): ${ratios.map((r) => r.toFixed(3)).join(', ')}, median ${median(ratios).toFixed(3)} (goal >= 0.5); c=1 p50 goal <= 100 us`,
-    );
+    const med = (name: Target, field: 'p50' | 'p99' | 'rps1' | 'rps') => median(warm[name].map((m) => m[field]));
+    const described: Record<Target, string> = {
+      'wasm-direct': 'wasm on the direct port (the connection handed to the host)',
+      'wasm-proxied': "wasm through the runner's HTTP port (the runner's proxy)",
+      native: 'native on the direct port',
+    };
+    for (const name of names) {
+      report(
+        `warm, ${described[name]}: c=1 ${med(name, 'rps1').toFixed(0)} req/s, p50 ${med(name, 'p50')} us (p99 ${med(name, 'p99')} us), c=${settings.connections} ${med(name, 'rps').toFixed(0)} req/s`,
+      );
+    }
+    for (const name of ['wasm-direct', 'wasm-proxied'] as const) {
+      const ratios = warm[name].map((m, i) => m.rps / warm.native[i]!.rps);
+      report(
+        `warm throughput ratio ${name}/native (same rounds): ${ratios.map((r) => r.toFixed(3)).join(', ')}, median ${median(ratios).toFixed(3)} (goal >= 0.5); c=1 p50 goal <= 100 us`,
+      );
+    }
 
     // ------------------------------------------------------------ (b) cold starts
     const announcer = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1 });

@@ -13,7 +13,9 @@
 #
 # Needs Postgres (migrated) and Redis: DATABASE_URL and REDIS_URL (defaults: the dev services).
 # Settings (environment): DURATION (5s), WARMUP (2s), CONNECTIONS (32), ROUNDS (3), COLD_RUNS (30),
-# COMPILE_RUNS (5), ANNOUNCED_DELAY_MS (200), IDLE_HOSTS (100), RUNNER_PORT (18281).
+# COMPILE_RUNS (5), ANNOUNCED_DELAY_MS (200), IDLE_HOSTS (100), RUNNER_PORT (18281); the wasm host's
+# cargo target directory WASM_HOST_TARGET_DIR (default ~/.cache/ignite/wasm-host-target: another
+# checkout's work tree can keep its own).
 # This is a benchmark, not a test: it fails only if something cannot run.
 set -euo pipefail
 
@@ -32,7 +34,7 @@ node --disable-warning=ExperimentalWarning -e "
   Promise.all([import(root + '/scripts/platform/toolchains.mts'), import(root + '/scripts/platform/steps.mts')]).then(async ([t, s]) => {
     await t.ensureWasmToolchain(cache);
     await s.buildSandboxLauncher(root, cache + '/sandbox-target');
-    await s.buildWasmHost(root, cache + '/wasm-host-target');
+    await s.buildWasmHost(root, '${WASM_HOST_TARGET_DIR:-$CACHE/wasm-host-target}');
   })"
 if ! (cd "$ROOT" && node node_modules/typescript/bin/tsc -b apps/runner packages/testing); then
   log "tsc reported errors (above): benchmarking what it emitted"

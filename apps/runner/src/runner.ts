@@ -155,6 +155,7 @@ export class Runner {
         ...programs,
         host: wasmHost,
         hostMemoryMb: config.RUNNER_WASM_HOST_MEMORY_MB,
+        directIdleMs: config.RUNNER_DIRECT_IDLE_MS,
         precompiled: new PrecompiledComponents({
           host: wasmHost,
           artifacts,
@@ -273,6 +274,7 @@ export class Runner {
         executionId: newExecutionId,
       });
       native.serveDirect(this.direct);
+      this.wasm?.serveDirect(this.direct);
     }
   }
 

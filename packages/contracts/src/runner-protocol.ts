@@ -25,8 +25,9 @@ export const headers = {
 } as const;
 
 /**
- * Environment the runner gives a native program for direct connections (callers' connections
- * handed to the program itself; see apps/runner/src/direct). The channel is `NODE_CHANNEL_FD`.
+ * Environment the runner gives a native program, or the wasm host, for direct connections
+ * (callers' connections handed to the program itself; see apps/runner/src/direct). The channel is
+ * `NODE_CHANNEL_FD`.
  */
 export const directProgramEnv = {
   /** The slot file shared with the runner: little-endian u32s, slot n's state at index n. */
@@ -146,6 +147,8 @@ export const wasmHostEnv = {
   shutdownTimeoutMs: 'IGNITE_SHUTDOWN_TIMEOUT_MS',
   /** Component instances alive at once (requests in flight), the pool the host reserves. */
   maxInstances: 'IGNITE_HOST_MAX_INSTANCES',
+  /** The largest request body (a request of a direct connection's that goes back to the runner). */
+  maxBodyBytes: 'IGNITE_MAX_BODY_BYTES',
 } as const;
 
 /** The prefix of the wasm host's own tunables (never the guest's). */

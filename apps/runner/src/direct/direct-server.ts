@@ -36,7 +36,7 @@ export interface PublicTerms {
   admission: Admission;
 }
 
-/** An instance that can take a caller's connection itself (native programs built with the SDK). */
+/** An instance that can take a caller's connection itself (native programs built with the SDK, the wasm host). */
 export interface DirectTarget extends FunctionInstance {
   /**
    * Takes the connection (true), or leaves it to the runner (false: no room, not ready, or a
@@ -71,9 +71,9 @@ export interface DirectServerDeps {
 
 /**
  * The runner's direct port, the data plane's entry: the same routes as its HTTP port, but a
- * connection whose first request invokes a function with a native release is handed to an
- * instance of that function (the socket itself, see `InstanceConnections`), which then serves
- * every request on it without the runner in the byte path.
+ * connection whose first request invokes a function is handed to an instance of that function
+ * (the socket itself, see `InstanceConnections`: a native release's program, or a wasm release's
+ * host), which then serves every request on it without the runner in the byte path.
  *
  * - The public route (`/v1/orgs/{org}/apps/{app}/invoke…`, what users and the CLI call): the
  *   caller's API key is checked against the key cache and the app against the release cache (no
@@ -86,9 +86,9 @@ export interface DirectServerDeps {
  *
  * The runner removes every `x-ignite-*` header from what it hands over, and the program strips
  * them (and an Ignite API key) from every later request before the handler. Everything else
- * (other routes, wasm releases, unknown apps, a refused caller, a function with no instance free,
- * a program of an SDK without public connections) goes to the runner's HTTP server on the same
- * connection, which answers as it does on its own port.
+ * (other routes, unknown apps, a refused caller, a function with no instance free, a release
+ * kind this runner does not serve, a program of an SDK without public connections) goes to the
+ * runner's HTTP server on the same connection, which answers as it does on its own port.
  */
 export class DirectServer implements DirectHost {
   readonly tcp: Server;
@@ -192,7 +192,7 @@ export class DirectServer implements DirectHost {
       fn = null;
     }
     const { pool } = this.deps;
-    if (fn === null || fn.release === null || fn.release.target !== 'native' || !pool.supports('native')) {
+    if (fn === null || fn.release === null || !pool.supports(fn.release.target)) {
       terms?.admission.release(0);
       this.toHttpServer(socket, bytes);
       return;
@@ -251,7 +251,7 @@ export class DirectServer implements DirectHost {
     const decided = access.decideNow(target.org, target.app, authorization) ?? (await access.decide(target.org, target.app, authorization));
     if (!decided.allowed || !decided.handOver) return null;
     const fn = decided.fn;
-    if (fn.release === null || fn.release.target !== 'native') return null;
+    if (fn.release === null) return null;
     const admission = this.deps.limits.admit(fn, true);
     if (admission instanceof InvocationError) return null;
     const terms: DirectAccess = { ttlMs: this.deps.accessTtlMs };

@@ -52,7 +52,7 @@ const ALL = Number.POSITIVE_INFINITY;
 export const SLOT_FILE = 'direct-slots';
 
 /**
- * The callers' connections one native instance serves directly. The runner keeps its own copy of
+ * The callers' connections one instance serves directly (a native program, or a wasm host). The runner keeps its own copy of
  * each socket (paused, never read while the program has it) in a numbered slot; the program
  * keeps each slot's state in the slot file. When the program gives a connection back, the runner
  * routes it again; when the program dies, the runner answers for what it was in the middle of

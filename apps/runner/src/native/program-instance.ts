@@ -1,16 +1,20 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { ErrorCode } from '@ignite/contracts';
+import { DIRECT_SLOT_SPACING, directProgramEnv, ErrorCode } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
 import { type Dispatcher, Pool } from 'undici';
+import type { PublicTerms } from '../direct/direct-server';
+import { type DirectHost, InstanceConnections } from '../direct/instance-connections';
 import { InvocationError } from '../errors';
 import { describeExit } from '../exit-failure';
 import { FunctionLog, type FunctionLogOptions } from '../function-log';
 import type { Exchange, ExitCause, ExitInfo, FunctionInstance, InstanceSpec, ProxyRequest, ResponseSink } from '../instance';
+import type { Lease } from '../pool';
 import type { MemoryWatcher } from './memory-watch';
 import type { PortAllocator } from './ports';
-import type { ProgramSpec, ProgramStatus, SpawnedProgram, Spawner } from './spawner';
+import type { Handoff, ProgramSpec, ProgramStatus, SpawnedProgram, Spawner } from './spawner';
 import type { PassedFile } from './spawner-protocol';
 
 const MiB = 1024 * 1024;
@@ -30,6 +34,17 @@ const TEXT_FILE_BUSY = /^\S+: \d+: exec: .*: Text file busy$/;
 export const SANDBOX_SCRATCH = '/scratch';
 /** A sandboxed program's HTTP listener (`IGNITE_LISTEN_FD`), bound by its sandbox. */
 export const LISTEN_FD = 6;
+/** Direct connections: the program's message pipe (after the channel, 4; see `spawner-protocol.ts`). */
+const MESSAGES_FD = 5;
+
+/** How a launch takes callers' connections from the direct port (see `ProgramInstance.serveConnections`). */
+export interface DirectLaunch {
+  host: DirectHost;
+  /** The descriptor a sandboxed program gets the slot file on (`IGNITE_DIRECT_SLOTS_FD`). */
+  slotsFd: number;
+  /** An idle connection goes back to the runner after this many ms (`IGNITE_DIRECT_IDLE_MS`). */
+  idleMs: number;
+}
 
 /** What every kind of program instance is started with (see `NativeKind` and `WasmKind`). */
 export interface ProgramKindOptions {
@@ -163,7 +178,8 @@ type State = 'new' | 'starting' | 'ready' | 'stopping' | 'exited';
  * instance share — a native function's program (`NativeInstance`) and the wasm host serving a
  * component (`WasmHostInstance`): the start with its retries and readiness, the exchanges, the
  * memory watch where no cgroup limits it, the stop, the kill and why it exited. A kind says what
- * to launch and adds what is its own (direct connections, how its stderr reads).
+ * to launch and adds what is its own (how its stderr reads); both take callers' connections from
+ * the direct port the same way (`serveConnections`).
  */
 export abstract class ProgramInstance<Prepared> implements FunctionInstance {
   readonly inFlight = new Set<string>();
@@ -176,6 +192,8 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
   /** Set by a kind that learns from the program that it ran out of memory. */
   protected memoryExceeded = false;
   private exitListener: ((info: ExitInfo) => void) | null = null;
+  /** The callers' connections the program serves itself (when its launch takes them: `serveConnections`). */
+  private connections: InstanceConnections | null = null;
   protected readonly logger: Logger;
   protected readonly tempDir: string;
 
@@ -204,12 +222,6 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
   protected logOptions(): Partial<FunctionLogOptions> {
     return {};
   }
-
-  /** The program was handed to the spawn helper. */
-  protected spawned(_program: SpawnedProgram): void {}
-
-  /** The program is gone (before the pool hears of it). */
-  protected programExited(): void {}
 
   onExit(listener: (info: ExitInfo) => void): void {
     this.exitListener = listener;
@@ -335,6 +347,58 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
     this.proc?.signal('SIGKILL');
   }
 
+  /**
+   * Makes the launch being described take callers' connections from the direct port, as the
+   * SDK's native programs and the wasm host both do (the same protocol: a Node IPC channel on 4
+   * and a message pipe on 5 — the launch's `channel` — the shared slot file, the variables of
+   * `directProgramEnv`). Adds those variables to `env`; returns the slot file, which a sandboxed
+   * program gets as `direct.slotsFd` (put it in the launch's `files`).
+   */
+  protected serveConnections(direct: DirectLaunch, env: Record<string, string>): PassedFile {
+    const connections = new InstanceConnections(this.spec, this.tempDir, this.options.maxInFlight, direct.host, this.logger);
+    if (this.options.sandbox === null) env[directProgramEnv.slots] = connections.slotFile;
+    else env[directProgramEnv.slotsFd] = String(direct.slotsFd);
+    env[directProgramEnv.slotSpacing] = String(DIRECT_SLOT_SPACING);
+    env[directProgramEnv.messagesFd] = String(MESSAGES_FD);
+    env[directProgramEnv.timeLimitMs] = String(this.spec.fn.timeoutMs);
+    env[directProgramEnv.release] = String(this.spec.release.number);
+    env[directProgramEnv.idleMs] = String(direct.idleMs);
+    env[directProgramEnv.public] = '1';
+    this.connections = connections;
+    return { fd: direct.slotsFd, path: connections.slotFile, write: true };
+  }
+
+  /**
+   * Takes a caller's connection (the direct port's `DirectTarget`): true once it is passed to the
+   * program, false when the runner must serve it (no direct connections, not ready, no slot
+   * free, or a public connection and a program that cannot serve one).
+   */
+  attach(socket: Socket, head: Buffer, lease: Lease, terms: PublicTerms | null): boolean {
+    const { proc, connections } = this;
+    if (this.state !== 'ready' || proc === null || connections === null) return false;
+    // A program of an SDK from before public connections would answer them 421: the runner serves them.
+    if (terms !== null && !connections.publicCapable) return false;
+    const slot = connections.reserve(socket, head, lease, terms?.admission ?? null);
+    if (slot === null) return false;
+    const handoff: Handoff = { slot, head, cold: lease.cold };
+    if (terms !== null) handoff.access = terms.access;
+    // Passes a caller's connection to the program (see `InstanceConnections`).
+    this.options.spawner.handoff(proc.program, handoff, socket);
+    return true;
+  }
+
+  /**
+   * No new work comes to this instance (a newer release, or one of its invocations ran out of
+   * time): its direct connections go back to the runner as soon as their request in flight is
+   * answered, so that the pool can stop it once nothing else is in flight.
+   */
+  retire(): void {
+    // Asks the program to give back every direct connection once its request in flight is answered.
+    if (this.state === 'ready' && this.connections !== null && this.proc !== null) {
+      this.options.spawner.tell(this.proc.program, { type: 'drain' });
+    }
+  }
+
   /** The program's host pid while it runs. */
   get pid(): number | undefined {
     return this.proc?.pid;
@@ -378,7 +442,12 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
       };
     }
     const program = this.options.spawner.spawn(spec);
-    this.spawned(program);
+    const connections = this.connections;
+    if (connections !== null) {
+      program.onMessage = (line) => connections.message(line);
+      program.onHandoffFailed = (slot) => connections.handoffFailed(slot);
+      program.onOversizedMessage = () => this.kill('it wrote a message line longer than the runner reads');
+    }
     const proc = new Proc(program, log);
     this.proc = proc;
     return proc;
@@ -418,7 +487,7 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
   }
 
   private onProcExit(proc: Proc, status: ProgramStatus): void {
-    this.programExited();
+    this.connections?.programExited();
     this.state = 'exited';
     const pid = proc.pid;
     if (pid !== undefined) this.options.memory.unwatch(pid);

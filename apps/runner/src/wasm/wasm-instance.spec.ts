@@ -6,6 +6,7 @@ import { channels } from '@ignite/contracts';
 import type { PrismaClient } from '@ignite/database';
 import { createRedis } from '@ignite/service-kit';
 import { buildComponent, repoRoot, testRedisUrl, waitFor } from '@ignite/testing';
+import { SLOT_FILE } from '../direct/instance-connections';
 import { buildFixtures } from '../testing/fixtures';
 import {
   addRelease,
@@ -179,9 +180,14 @@ describe('runner: wasm releases served by the wasm host', () => {
     expect(pids[1]).not.toBe(pid);
   });
 
-  it('serves a wasm function on the direct port through the proxy', async () => {
+  it('hands a wasm function’s connection on the direct port to its host (src/direct/wasm-direct.spec.ts has the rest)', async () => {
+    const handoffs = async () =>
+      Number(/^ignite_runner_direct_handoffs_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    const before = await handoffs();
     const answer = await invoke(t.directUrl, hello, { message: 'direct' });
     expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { message: 'direct' } });
+    expect(answer.headers.get('x-ignite-execution-id')).toMatch(UUID_V7);
+    expect((await handoffs()) - before).toBe(1);
   });
 
   it('loads the compile worker’s precompiled file when it matches its record, and never a tampered one', async () => {
@@ -321,8 +327,10 @@ describe('runner: wasm releases with RUNNER_SANDBOX=none', () => {
     expect(spun.status).toBe(504);
     const temp = await invoke(t.url, fn, { action: 'temp' });
     expect(temp.body).toMatchObject({ content: 'scratch data', files: ['a.txt'] });
-    // Each execution's directory goes once it has answered: the host's scratch base (the instance's directory) empties.
+    // Each execution's directory goes once it has answered: the host's scratch base (the
+    // instance's directory) empties, but for the runner's slot file of direct connections (no
+    // guest sees it: each sees only its own execution's directory).
     const base = join(t.dataDir, 'runner', 'instances', String(ready!.instance));
-    await waitFor(async () => ((await readdir(base)).length === 0 ? true : undefined));
+    await waitFor(async () => ((await readdir(base)).filter((name) => name !== SLOT_FILE).length === 0 ? true : undefined));
   });
 });

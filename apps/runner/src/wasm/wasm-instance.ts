@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { WASM_HOST_PREFIX, wasmHostEnv } from '@ignite/contracts';
+import { directProgramEnv, WASM_HOST_PREFIX, wasmHostEnv } from '@ignite/contracts';
+import type { DirectHost } from '../direct/instance-connections';
 import type { FunctionLogOptions } from '../function-log';
 import type { FunctionInstance, InstanceKind, InstanceSpec } from '../instance';
 import {
@@ -21,13 +22,17 @@ const MiB = 1024 * 1024;
 export const DEFAULT_WASM_HOST = resolve(__dirname, '..', '..', 'dist', 'ignite-wasm-host');
 /** A sandboxed host's precompiled component (`IGNITE_COMPONENT_FD`). */
 const COMPONENT_FD = 7;
+/** A sandboxed host's slot file of direct connections (`IGNITE_DIRECT_SLOTS_FD`; 7 is the component). */
+const SLOTS_FD = 8;
 /**
  * The host answers 504 at the time limit itself (its epoch ticks every 5 ms) and keeps serving;
  * the runner's timer fires this much later, for a host that did not (then the host is killed).
  */
 const TIME_LIMIT_BACKSTOP_MS = 2_000;
 /** Variables that are the host's: an app's env never sets them (every other one is the guest's). */
-const HOST_VARIABLES = new Set<string>(Object.values(wasmHostEnv));
+const HOST_VARIABLES = new Set<string>([...Object.values(wasmHostEnv), ...Object.values(directProgramEnv)]);
+/** What Node tells a child about its IPC channel (the direct connections' channel): the host's too. */
+const NODE_CHANNEL_PREFIX = 'NODE_CHANNEL_';
 
 export interface WasmKindOptions extends ProgramKindOptions {
   /** `ignite-wasm-host` (apps/runner/dist, built by provisioning). */
@@ -38,6 +43,10 @@ export interface WasmKindOptions extends ProgramKindOptions {
    * resident-memory watch where there is no cgroup) is the function's limit plus this.
    */
   hostMemoryMb: number;
+  /** Direct connections: an idle one goes back to the runner after this many ms. */
+  directIdleMs: number;
+  /** The runner's largest request body (`IGNITE_MAX_BODY_BYTES`: a public connection's request the host gives back). */
+  maxBodyBytes: number;
 }
 
 /**
@@ -56,6 +65,8 @@ export class WasmKind implements InstanceKind {
   readonly target = 'wasm' as const;
   readonly maxInFlight: number;
   private readonly cleanup: ScratchCleanup;
+  /** Set when the runner has a direct port: hosts then get a channel to take connections on. */
+  private directHost: DirectHost | null = null;
 
   constructor(private readonly options: WasmKindOptions) {
     this.maxInFlight = options.maxInFlight;
@@ -63,7 +74,12 @@ export class WasmKind implements InstanceKind {
   }
 
   create(spec: InstanceSpec): FunctionInstance {
-    return new WasmHostInstance(spec, this.options, this.cleanup.removeLater);
+    return new WasmHostInstance(spec, this.options, this.directHost, this.cleanup.removeLater);
+  }
+
+  /** Hosts started from now on take callers' connections from `host`, as native programs do. */
+  serveDirect(host: DirectHost): void {
+    this.directHost = host;
   }
 
   /** Gets a release's precompiled component ready ahead of its first invocation (on a release announcement). */
@@ -84,6 +100,7 @@ class WasmHostInstance extends ProgramInstance<string> {
   constructor(
     spec: InstanceSpec,
     private readonly wasm: WasmKindOptions,
+    private readonly directHost: DirectHost | null,
     removeLater: (dir: string) => void,
   ) {
     super(spec, wasm, removeLater);
@@ -111,7 +128,7 @@ class WasmHostInstance extends ProgramInstance<string> {
       MALLOC_ARENA_MAX: '2',
     };
     for (const [name, value] of Object.entries(fn.env)) {
-      if (!HOST_VARIABLES.has(name) && !name.startsWith(WASM_HOST_PREFIX)) env[name] = value;
+      if (!HOST_VARIABLES.has(name) && !name.startsWith(WASM_HOST_PREFIX) && !name.startsWith(NODE_CHANNEL_PREFIX)) env[name] = value;
     }
     Object.assign(env, {
       [wasmHostEnv.readyFd]: String(READY_FD),
@@ -122,6 +139,7 @@ class WasmHostInstance extends ProgramInstance<string> {
       [wasmHostEnv.tempDir]: sandboxed ? SANDBOX_SCRATCH : this.tempDir,
       [wasmHostEnv.shutdownTimeoutMs]: String(this.options.stopGraceMs),
       [wasmHostEnv.maxInstances]: String(this.options.maxInFlight),
+      [wasmHostEnv.maxBodyBytes]: String(this.wasm.maxBodyBytes),
     });
     if (sandboxed) {
       env[wasmHostEnv.listenFd] = String(LISTEN_FD);
@@ -130,12 +148,19 @@ class WasmHostInstance extends ProgramInstance<string> {
       env[wasmHostEnv.listenAddr] = `${HOST}:${port}`;
       env[wasmHostEnv.component] = precompiled;
     }
+    // On the direct port the host takes callers' connections exactly as a native program does
+    // (its time limit is its own: it answers 504 and goes on serving, and never asks the runner
+    // to condemn it).
+    const host = this.directHost;
+    const slots = host === null ? null : this.serveConnections({ host, slotsFd: SLOTS_FD, idleMs: this.wasm.directIdleMs }, env);
+    const files = sandboxed ? [{ fd: COMPONENT_FD, path: precompiled }] : [];
+    if (slots !== null) files.push(slots);
     return {
       command: this.wasm.host,
       args: ['serve'],
       env,
-      channel: false,
-      files: sandboxed ? [{ fd: COMPONENT_FD, path: precompiled }] : [],
+      channel: slots !== null,
+      files,
       // The pooling allocator reserves address space by the terabyte up front (and touches none
       // of it): an address-space limit stops the host at start. Its cgroup (or the resident-memory
       // watch) limits the process, the host's limiter each request's linear memory.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::component::ComponentSource;
+use crate::direct::{DirectConfig, DIRECT_VARIABLES};
 use crate::executor::FunctionSettings;
 
 /// The variables the host reads (besides every `IGNITE_HOST_*` one): none of them reaches the
@@ -28,6 +29,10 @@ pub const HOST_VARIABLES: &[&str] = &[
 
 /// Prefix of the host's own tunables (never the guest's).
 pub const HOST_PREFIX: &str = "IGNITE_HOST_";
+
+/// Prefix of what Node tells a child about its IPC channel (`NODE_CHANNEL_FD`, the runner's
+/// channel for direct connections, and `NODE_CHANNEL_SERIALIZATION_MODE`): the host's.
+pub const NODE_CHANNEL_PREFIX: &str = "NODE_CHANNEL_";
 
 /// Where the host serves HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +59,9 @@ pub struct ServeConfig {
     /// How long in-flight requests may take to finish after SIGTERM
     /// (`IGNITE_SHUTDOWN_TIMEOUT_MS`, default 10 s).
     pub shutdown_timeout: Duration,
+    /// Direct connections from the runner's direct port, when it asks for them
+    /// (`IGNITE_DIRECT_SLOTS` or `IGNITE_DIRECT_SLOTS_FD`, see [`crate::direct`]).
+    pub direct: Option<DirectConfig>,
 }
 
 /// Defaults for what the runner leaves unset.
@@ -168,13 +176,17 @@ impl ServeConfig {
                 "IGNITE_SHUTDOWN_TIMEOUT_MS",
                 DEFAULT_SHUTDOWN_TIMEOUT_MS,
             )?),
+            direct: DirectConfig::from_lookup(get)?,
         })
     }
 }
 
 /// Whether a variable of the host's environment is the guest's.
 pub fn is_guest_variable(name: &str) -> bool {
-    !name.starts_with(HOST_PREFIX) && !HOST_VARIABLES.contains(&name)
+    !name.starts_with(HOST_PREFIX)
+        && !name.starts_with(NODE_CHANNEL_PREFIX)
+        && !HOST_VARIABLES.contains(&name)
+        && !DIRECT_VARIABLES.contains(&name)
 }
 
 #[cfg(test)]
@@ -200,10 +212,15 @@ mod tests {
             ("IGNITE_RELEASE", "3"),
             ("IGNITE_TEMP_DIR", "/scratch"),
             ("IGNITE_HOST_MAX_INSTANCES", "8"),
+            ("NODE_CHANNEL_FD", "4"),
+            ("NODE_CHANNEL_SERIALIZATION_MODE", "json"),
+            ("IGNITE_DIRECT_SLOTS_FD", "8"),
+            ("IGNITE_DIRECT_MESSAGES_FD", "5"),
             ("GREETING", "hi"),
             ("PATH", "/usr/bin"),
         ]))
         .unwrap();
+        assert!(config.direct.is_some());
         assert_eq!(config.listen, ListenOn::Fd(6));
         assert_eq!(config.ready_fd, Some(3));
         assert_eq!(config.component, ComponentSource::Fd(7));

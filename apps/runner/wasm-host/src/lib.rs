@@ -9,12 +9,15 @@
 //! and a time limit (a deadline checked at the ticks of one shared epoch ticker).
 //!
 //! The `serve` part ([`config`], [`listener`], [`server`], [`log_output`]) is the program the
-//! runner starts: see the crate's README for its interface.
+//! runner starts: see the crate's README for its interface. With the runner's direct port, the
+//! host also serves callers' connections the runner hands over ([`direct`]), as a native
+//! program built with the SDK does.
 
 #![deny(missing_docs)]
 
 pub mod component;
 pub mod config;
+pub mod direct;
 pub mod engine;
 pub mod epoch;
 pub mod error_response;

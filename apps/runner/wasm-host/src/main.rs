@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ignite_wasm_host::config::ServeConfig;
+use ignite_wasm_host::direct::Direct;
 use ignite_wasm_host::listener::Listener;
 use ignite_wasm_host::log_output::{host_line, StderrLog};
 use ignite_wasm_host::server::{write_ready, Server};
@@ -133,17 +134,34 @@ fn try_serve() -> Result<(), String> {
         let server = Arc::new(Server::new(executor.clone(), &config.release)?);
         let listener = Listener::open(&config.listen).await?;
         server.probe().await?;
+        // Before `ready`: the runner hands the host connections once it is ready, and its
+        // capabilities (public connections) are told first.
+        let direct = match config.direct.clone() {
+            Some(direct) => Some(Direct::start(
+                direct,
+                server.clone(),
+                &config.function.function_id,
+                tokio::runtime::Handle::current(),
+            )?),
+            None => None,
+        };
         host_line(&format!(
-            "serving {} on {} (engine {})",
+            "serving {} on {}{} (engine {})",
             config.function.function_id,
             listener.describe(),
+            if direct.is_some() {
+                " and direct connections"
+            } else {
+                ""
+            },
             cache_key(&engine)
         ));
         if let Some(fd) = config.ready_fd {
             write_ready(fd)
                 .map_err(|error| format!("could not write to IGNITE_READY_FD={fd}: {error}"))?;
         }
-        let shutdown = async {
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let signalled = async {
             let mut terminate =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                     .expect("a SIGTERM handler");
@@ -152,10 +170,37 @@ fn try_serve() -> Result<(), String> {
                 _ = tokio::signal::ctrl_c() => {}
             }
             host_line("stopping: no new connections, finishing the requests in flight");
+            let _ = stopping.send(true);
         };
-        server
-            .serve(listener, shutdown, config.shutdown_timeout)
-            .await;
+        let mut listening = stopped.clone();
+        let shutdown = async move {
+            let _ = listening.wait_for(|stop| *stop).await;
+        };
+        // Direct connections go back to the runner once their request in flight is answered,
+        // within the same time as the host's own connections.
+        let direct_drained = async {
+            let Some(direct) = &direct else { return };
+            let mut draining = stopped.clone();
+            let _ = draining.wait_for(|stop| *stop).await;
+            if tokio::time::timeout(config.shutdown_timeout, direct.drain())
+                .await
+                .is_err()
+            {
+                direct.flush_reports();
+            }
+        };
+        let serving = async {
+            tokio::join!(
+                server
+                    .clone()
+                    .serve(listener, shutdown, config.shutdown_timeout),
+                direct_drained
+            );
+        };
+        tokio::select! {
+            () = serving => {}
+            () = async { signalled.await; std::future::pending::<()>().await } => {}
+        }
         host_line(&format!(
             "stopped; instantiation {}",
             executor.instantiation_times().summary()

@@ -40,6 +40,22 @@ impl Server {
         })
     }
 
+    /// The executor requests run in (direct connections call it themselves).
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// `x-ignite-release`'s value.
+    pub fn release(&self) -> &HeaderValue {
+        &self.release
+    }
+
+    /// Whether the request being started is the first the host serves (then no later one is),
+    /// proxied or on a direct connection: `x-ignite-cold`.
+    pub fn take_cold(&self) -> bool {
+        self.cold.load(Ordering::Relaxed) && self.cold.swap(false, Ordering::Relaxed)
+    }
+
     /// Runs the SDK's readiness probe (`x-ignite-probe`: the function sets itself up without
     /// calling the handler) in an instance of its own: whether the component starts.
     pub async fn probe(&self) -> Result<(), String> {
@@ -74,7 +90,7 @@ impl Server {
         let started = Instant::now();
         let id = execution_id(request.headers());
         strip_platform_headers(request.headers_mut());
-        let cold = self.cold.swap(false, Ordering::Relaxed);
+        let cold = self.take_cold();
         let mut response = self.executor.handle(request, &id).await;
         add_response_headers(
             response.headers_mut(),

@@ -193,6 +193,9 @@ pub struct HostOptions {
     pub time_limit_ms: u64,
     /// `IGNITE_MEMORY_LIMIT_MB`.
     pub memory_limit_mb: u64,
+    /// Further descriptors the host inherits, at the numbers given (the runner's channel on 4
+    /// and message pipe on 5, for direct connections).
+    pub inherited: Vec<(i32, OwnedFd)>,
 }
 
 impl HostOptions {
@@ -204,6 +207,7 @@ impl HostOptions {
             env: Vec::new(),
             time_limit_ms: 1_000,
             memory_limit_mb: 64,
+            inherited: Vec::new(),
         }
     }
 }
@@ -284,18 +288,24 @@ impl Host {
             ready_write.as_raw_fd(),
             component_file.as_raw_fd(),
         );
+        let mut sources = vec![listen_fd, ready_fd, component_fd];
+        let mut targets = vec![6, 3, 7];
+        for (target, fd) in &options.inherited {
+            sources.push(fd.as_raw_fd());
+            targets.push(*target);
+        }
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
                 // Out of the way first: a source may already sit on another one's target.
-                let mut moved = [0; 3];
-                for (slot, from) in [listen_fd, ready_fd, component_fd].into_iter().enumerate() {
-                    moved[slot] = libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 100);
+                let mut moved = [0; 16];
+                for (slot, from) in sources.iter().enumerate() {
+                    moved[slot] = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
                     if moved[slot] < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
-                for (from, to) in moved.into_iter().zip([6, 3, 7]) {
+                for (from, to) in moved.into_iter().zip(targets.iter().copied()) {
                     if libc::dup2(from, to) < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -307,6 +317,7 @@ impl Host {
         drop(ready_write);
         drop(listener);
         drop(component_file);
+        drop(options.inherited);
         let stderr = Arc::new(Mutex::new(Vec::new()));
         {
             let stderr = stderr.clone();
