@@ -191,10 +191,17 @@ export class ReleaseResolver {
       rows = await this.findApp(org, app);
     } catch (error) {
       // Postgres restarting or away: expected now and then, so a warning without a stack.
-      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error), functionId }, 'could not read the app from Postgres');
-      throw new InvocationError(ErrorCode.unavailable, 'the runner cannot read releases from the database (Postgres) right now; try again', {
-        details: { dependency: 'postgres' },
-      });
+      this.options.logger.warn(
+        { err: error instanceof Error ? error.message : String(error), functionId },
+        'could not read the app from Postgres',
+      );
+      throw new InvocationError(
+        ErrorCode.unavailable,
+        'the runner cannot read releases from the database (Postgres) right now; try again',
+        {
+          details: { dependency: 'postgres' },
+        },
+      );
     }
     const row = rows[0];
     if (row === undefined) return null;
