@@ -268,34 +268,6 @@ describe('invoke and invocations (e2e)', () => {
     expect((await api.call('GET', `/v1/orgs/${org.slug}/apps/fn/invocations?limit=0`, { key: org.key })).status).toBe(400);
   });
 
-  it('records again after Redis lost the stream and its consumer group (a restart without its data)', async () => {
-    const stream = channels.invocations(env.prefix);
-    // What a Redis restarted without its data has: neither the stream nor the group.
-    await env.redis.del(stream);
-    const executionId = randomUUID();
-    const at = '2026-01-02T00:00:00.000Z';
-    // The consumer's next read fails with NOGROUP; it makes the group again (MKSTREAM) and reads from the start.
-    await waitFor(
-      async () => {
-        const groups = (await env.redis.call('XINFO', 'GROUPS', stream).catch(() => [])) as unknown[];
-        return groups.length > 0 ? true : undefined;
-      },
-      10_000,
-      'the consumer group made again',
-    );
-    await env.redis.xadd(
-      stream,
-      '*',
-      'reports',
-      JSON.stringify([{ executionId, appId, releaseId, statusCode: 200, durationMs: 1, cold: false, error: null, at }]),
-    );
-    await waitFor(
-      async () => ((await env.prisma.invocation.count({ where: { executionId } })) === 1 ? true : undefined),
-      10_000,
-      'the report recorded',
-    );
-  });
-
   it("records programs' direct reports (a backlog of thousands) and the JSON ones of earlier SDKs", async () => {
     const stream = channels.invocations(env.prefix);
     const { direct, app, release } = invocationStreamFields;
