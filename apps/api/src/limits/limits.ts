@@ -1,6 +1,5 @@
 import { ErrorCode } from '@ignite/contracts';
 import { DomainError } from '../common/domain-error';
-import type { ApiConfig } from '../config';
 
 /** The limits a tenant meets, each with the API setting that raises it. */
 export const Limit = {
@@ -13,12 +12,7 @@ export const Limit = {
 export type Limit = (typeof Limit)[keyof typeof Limit];
 
 /** How long a caller over its builds in flight is told to wait before it tries again. */
-export const BUILDS_RETRY_AFTER_SECONDS = 10;
-
-/** The value of each limit on this API (its configuration). */
-export function maximumOf(config: ApiConfig, limit: Limit): number {
-  return config[limit.setting];
-}
+const BUILDS_RETRY_AFTER_SECONDS = 10;
 
 /**
  * The refusal of a request over `limit`: `{ error, code, limit, max, setting }`. `limit_exceeded`
