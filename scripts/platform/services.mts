@@ -320,7 +320,13 @@ export async function ensureRedis(url: string, root: string, localPassword?: str
       throw new ProvisionError('The local Redis still answers without a password.', 'redis-cli CONFIG SET requirepass ...');
     }
   }
-  const failure = await pingRedis(url);
+  let failure = await pingRedis(url);
+  // A Redis just started answers LOADING until its append-only file is read back (seconds for a
+  // large one): it is starting, not unreachable.
+  for (let waited = 0; failure !== undefined && /^LOADING/.test(failure) && waited < 120_000; waited += 200) {
+    await new Promise((r) => setTimeout(r, 200));
+    failure = await pingRedis(url);
+  }
   if (failure) {
     throw new ProvisionError(
       `Redis is not reachable at ${redact(url)}: ${failure}`,

@@ -26,10 +26,7 @@ pub fn cache_home() -> PathBuf {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../..")
-        .canonicalize()
-        .unwrap()
+    manifest_dir().join("../../..").canonicalize().unwrap()
 }
 
 /// How to run cargo for wasm32-wasip2: the default toolchain if it has the target, else the
@@ -475,4 +472,13 @@ impl Client {
             frames,
         }
     }
+}
+
+/// This crate's folder as cargo gives it to the running test, not as it was when the test was
+/// compiled: a target directory shared by clones at other paths may hold a test binary built
+/// in another clone, which cargo still counts as fresh.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

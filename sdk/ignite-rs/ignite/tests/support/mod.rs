@@ -30,7 +30,7 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 fn build_fixtures() -> HashMap<String, PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workspace = manifest_dir().join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut command = Command::new(cargo);
     command
@@ -413,4 +413,13 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// This crate's folder as cargo gives it to the running test, not as it was when the test was
+/// compiled: a target directory shared by clones at other paths may hold a test binary built
+/// in another clone, which cargo still counts as fresh.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
