@@ -5,8 +5,8 @@
 //! `::ignite`, so the `ignite` crate must be a dependency under that name.
 
 use proc_macro::TokenStream;
-use proc_macro2::TokenStream as TokenStream2;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Group, TokenStream as TokenStream2, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
@@ -229,6 +229,9 @@ fn expand(args: TokenStream2, function: &ItemFn) -> syn::Result<TokenStream2> {
         )
     };
 
+    let mut function = function.clone();
+    function.block = syn::parse2(route_log_macros(function.block.to_token_stream()))?;
+
     Ok(quote! {
         #function
 
@@ -294,4 +297,31 @@ fn is_result(ty: &Type) -> bool {
         Type::Group(inner) => is_result(&inner.elem),
         _ => false,
     }
+}
+
+/// The `eprintln!` and `println!` of the handler's body made `::ignite::eprintln!` and
+/// `::ignite::println!`, whose lines carry the invocation they belong to (a glob import cannot
+/// shadow std's macros, so the prelude cannot do it). A path (`std::eprintln!`) is left as it
+/// is; the new path has the user's span, so errors in the arguments point at their tokens.
+fn route_log_macros(tokens: TokenStream2) -> TokenStream2 {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = TokenStream2::new();
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Group(group) => {
+                let mut routed = Group::new(group.delimiter(), route_log_macros(group.stream()));
+                routed.set_span(group.span());
+                out.extend([TokenTree::Group(routed)]);
+            }
+            TokenTree::Ident(ident)
+                if (ident == "eprintln" || ident == "println")
+                    && matches!(tokens.get(i + 1), Some(TokenTree::Punct(bang)) if bang.as_char() == '!')
+                    && !matches!(i.checked_sub(1).map(|before| &tokens[before]), Some(TokenTree::Punct(colon)) if colon.as_char() == ':') =>
+            {
+                out.extend(quote_spanned! {ident.span()=> ::ignite::#ident});
+            }
+            other => out.extend([other.clone()]),
+        }
+    }
+    out
 }

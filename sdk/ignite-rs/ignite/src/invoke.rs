@@ -248,7 +248,7 @@ impl Future for Invocation {
                 response.take().expect("Invocation polled after completion"),
             ));
         };
-        match poll_handler(future, cx, live.ctx.execution_id()) {
+        match poll_handler(future, cx, &live.ctx) {
             Poll::Ready(response) => {
                 let outcome = match live.ctx.stream().finish() {
                     // Streamed, then returned before the serve loop noticed.
@@ -285,26 +285,32 @@ impl Future for Invocation {
     }
 }
 
-/// Polls the handler, turning `Err` and panics into 500 responses.
+/// Polls the handler, turning `Err` and panics into 500 responses. What it logs meanwhile is
+/// the invocation's (see `crate::log`).
 fn poll_handler(
     future: &mut HandlerFuture,
     cx: &mut TaskContext<'_>,
-    execution_id: &str,
+    ctx: &Context,
 ) -> Poll<Response> {
-    match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-        Ok(Poll::Pending) => Poll::Pending,
-        Ok(Poll::Ready(Ok(response))) => Poll::Ready(response),
-        Ok(Poll::Ready(Err(error))) => {
-            let message = error.to_string();
-            eprintln!("ignite: invocation {execution_id} failed: {message}");
-            Poll::Ready(Response::error(StatusCode::INTERNAL_SERVER_ERROR, &message))
+    crate::log::in_invocation(ctx, || {
+        match panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(Ok(response))) => Poll::Ready(response),
+            Ok(Poll::Ready(Err(error))) => {
+                let message = error.to_string();
+                crate::log::platform_line(&format!(
+                    "invocation {} failed: {message}",
+                    ctx.execution_id()
+                ));
+                Poll::Ready(Response::error(StatusCode::INTERNAL_SERVER_ERROR, &message))
+            }
+            // The panic hook has logged its message and location.
+            Err(payload) => {
+                let message = crate::panic::message(&*payload);
+                Poll::Ready(Response::error(StatusCode::INTERNAL_SERVER_ERROR, &message))
+            }
         }
-        Err(payload) => {
-            let message = crate::panic::message(&*payload);
-            eprintln!("ignite: invocation {execution_id} panicked: {message}");
-            Poll::Ready(Response::error(StatusCode::INTERNAL_SERVER_ERROR, &message))
-        }
-    }
+    })
 }
 
 /// The last line of a stream: the handler's JSON result, unless it is `null`.
@@ -392,7 +398,7 @@ impl StreamBody {
     /// The next chunk, `None` at the end.
     pub(crate) fn poll_chunk(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
         if let Some(future) = &mut self.handler {
-            if let Poll::Ready(response) = poll_handler(future, cx, self.live.ctx.execution_id()) {
+            if let Poll::Ready(response) = poll_handler(future, cx, &self.live.ctx) {
                 self.handler = None;
                 self.trailer = final_line(response);
                 self.live.end();

@@ -42,6 +42,7 @@ mod env;
 mod error;
 mod handler;
 mod invoke;
+mod log;
 mod panic;
 mod request;
 mod response;

@@ -8,6 +8,8 @@ use crate::error::Error;
 use crate::request::Request;
 use crate::response::IntoResponse;
 
+pub use crate::log::{write_line, Stream};
+
 /// Runs the serve loop with an `async fn handler` and exits the process.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn run_async<F, Fut, R, E>(handler: F, crate_name: &'static str) -> !

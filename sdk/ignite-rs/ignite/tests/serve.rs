@@ -105,13 +105,49 @@ async fn errors_and_panics_are_500_and_the_function_keeps_serving() {
     let reply = server.client().await.post(&json!({})).await;
     assert_eq!(reply.status, 200);
 
+    // In the function's log: the error, and the panic with where it happened, each as a
+    // line of its invocation.
     let stderr = server.stop();
-    assert!(stderr.contains("kaboom"), "{stderr}");
-    assert!(stderr.contains("invocation e-1 failed: boom"), "{stderr}");
     assert!(
-        stderr.contains("invocation p-1 panicked: kaboom"),
+        stderr.contains("\u{1e}exec e-1 stderr invocation e-1 failed: boom\n"),
         "{stderr}"
     );
+    let panic_line = stderr
+        .lines()
+        .find(|line| line.starts_with("\u{1e}exec p-1 stderr panicked at "))
+        .unwrap_or_else(|| panic!("no panic line in {stderr}"));
+    assert!(
+        panic_line.contains("semantics/src/main.rs:") && panic_line.ends_with(": kaboom"),
+        "{panic_line}"
+    );
+}
+
+#[tokio::test]
+async fn log_lines_carry_the_invocation_they_belong_to() {
+    let server = Server::start(SEMANTICS, &[]);
+    let mut client = server.client().await;
+    let reply = client
+        .post_as("log-1", &json!({ "action": "log", "marker": "m1" }))
+        .await;
+    assert_eq!(reply.status, 200);
+    let stderr = server.stop();
+    for tagged in [
+        "\u{1e}exec log-1 stderr first m1\n",
+        "\u{1e}exec log-1 stderr second m1\n",
+        "\u{1e}exec log-1 stdout to stdout m1\n",
+        "\u{1e}exec log-1 stderr helper m1\n",
+        "\u{1e}exec log-1 stderr handler called log-1\n",
+    ] {
+        assert!(stderr.contains(tagged), "{tagged:?} missing in {stderr}");
+    }
+    // Where the invocation cannot be known: std's macro, a task of its own.
+    for untagged in ["std's own m1", "spawned m1"] {
+        let line = stderr
+            .lines()
+            .find(|line| line.contains(untagged))
+            .unwrap_or_else(|| panic!("{untagged:?} missing in {stderr}"));
+        assert_eq!(line, untagged);
+    }
 }
 
 #[tokio::test]
@@ -137,7 +173,10 @@ async fn invalid_json_is_400_and_the_handler_is_not_called() {
         .await;
     assert_eq!(reply.status, 200);
     let stderr = server.stop();
-    assert!(stderr.contains("handler called good-1"), "{stderr}");
+    assert!(
+        stderr.contains("\u{1e}exec good-1 stderr handler called good-1"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("handler called bad-json-1"), "{stderr}");
 }
 
@@ -598,10 +637,23 @@ async fn synchronous_handlers_run_off_the_executor_threads() {
     let reply = client.post(&json!({ "action": "err" })).await;
     assert_eq!(reply.status, 500);
     assert_eq!(reply.json(), json!({ "error": "sync failure" }));
-    let reply = client.post(&json!({ "action": "panic" })).await;
+    let reply = client
+        .post_as("sync-panic", &json!({ "action": "panic" }))
+        .await;
     assert_eq!(reply.status, 500);
     assert_eq!(reply.json(), json!({ "error": "sync panic" }));
     assert_eq!(client.post(&json!({})).await.status, 200);
+    // On the blocking thread too, lines and the panic are the invocation's.
+    let reply = client
+        .post_as("sync-log", &json!({ "action": "log" }))
+        .await;
+    assert_eq!(reply.status, 200);
+    server
+        .stderr_line("\u{1e}exec sync-log stderr sync line sync-log")
+        .await;
+    server
+        .stderr_line("\u{1e}exec sync-panic stderr panicked at ")
+        .await;
 
     // Streaming from a synchronous handler: chunk 1 arrives ~300 ms before the end.
     let response = client

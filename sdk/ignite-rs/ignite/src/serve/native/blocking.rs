@@ -28,9 +28,12 @@ where
     fn call(&self, request: Request, ctx: Context) -> HandlerFuture {
         let handler = self.0.clone();
         let task = tokio::task::spawn_blocking(move || {
-            handler(request, ctx)
-                .map(IntoResponse::into_response)
-                .map_err(Into::into)
+            let invocation = ctx.clone();
+            crate::log::in_invocation(&invocation, || {
+                handler(request, ctx)
+                    .map(IntoResponse::into_response)
+                    .map_err(Into::into)
+            })
         });
         Box::pin(async move {
             match task.await {

@@ -50,6 +50,7 @@ fn start<H: Handler>(handler: H, crate_name: &str) -> Result<(), String> {
     let inherited = config.listen_fd.map(Inherited::take).transpose()?;
     let direct = DirectConfig::from_env()?;
     let settings = Settings::from_env(crate_name)?;
+    crate::log::install_panic_hook();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("ignite-worker")
