@@ -15,8 +15,10 @@ import { loggerParams } from './infra/logging';
 import { InternalBuildsModule } from './internal';
 import { InvocationsModule } from './invocations/invocations.module';
 import { InvokeModule } from './invoke/invoke.module';
+import { LogsModule } from './logs/logs.module';
 import { ReleasesModule } from './releases/releases.module';
 import { RetentionModule } from './retention/retention.module';
+import { StatsModule } from './stats/stats.module';
 
 @Module({})
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with a static factory
@@ -36,6 +38,8 @@ export class AppModule {
         ReleasesModule,
         InvokeModule,
         InvocationsModule,
+        LogsModule,
+        StatsModule,
         RetentionModule,
         // Build pods' context download and artifact upload (Kubernetes executor); 503 until IGNITE_BUILD_TOKEN_KEY is set.
         InternalBuildsModule.fromEnv(),

@@ -68,6 +68,8 @@ export const ApiConfigSchema = z.preprocess(
     INVOCATION_RETENTION_DAYS: positiveInt(7),
     /** The log lines of builds that finished more than this many days ago are deleted. */
     BUILD_LOG_RETENTION_DAYS: positiveInt(7),
+    /** Functions' log lines older than this many days are deleted. */
+    FUNCTION_LOG_RETENTION_DAYS: positiveInt(7),
     IGNITE_DEFAULT_ORG: z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`).default('org'),
     IGNITE_BOOTSTRAP_LOCAL: booleanFlag,
     IGNITE_CLI_CONFIG: z.string().min(1).default('~/.config/ignite/config.json'),

@@ -72,6 +72,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** No function label: a runner serves thousands of functions (their figures are the API's `stats`). */
+  readonly functionLogLinesDropped = new Counter({
+    name: 'ignite_runner_function_log_lines_dropped_total',
+    help: 'Function log lines dropped because Redis was unreachable for too long (lines over the per-instance rate limit are counted in the function log itself)',
+    registers: [this.registry],
+  });
   readonly reportsDropped = new Counter({
     name: 'ignite_runner_reports_dropped_total',
     help: 'Invocation reports dropped because Redis was unreachable for too long',

@@ -13,6 +13,7 @@ import { InvocationLimits } from './data-plane/limits';
 import { DirectServer } from './direct/direct-server';
 import { newExecutionId } from './execution-id';
 import { InternalToken } from './internal-token';
+import { LogShipper } from './logs/log-shipper';
 import { Metrics } from './metrics';
 import { MemoryWatcher } from './native/memory-watch';
 import { NativeKind } from './native/native-instance';
@@ -40,6 +41,7 @@ export class Runner {
   readonly resolver: ReleaseResolver;
   readonly keys: ApiKeyCache;
   readonly reporter: InvocationReporter;
+  readonly logShipper: LogShipper;
   readonly server: RunnerServer;
   private readonly prisma: PrismaClient;
   private readonly redis: Redis;
@@ -118,6 +120,7 @@ export class Runner {
         'RUNNER_SANDBOX=none: functions run as plain processes beside the runner, with its uid and its view of the host (trusted code only)',
       );
     }
+    this.logShipper = new LogShipper({ redis: this.redis, prefix, logger, metrics: this.metrics });
     this.spawner = new Spawner(logger, { prlimitPath, standbyShell, sandbox: this.sandbox });
     const artifacts = new ArtifactCache(
       new FilesystemBlobStore(join(dataDir, 'blobs')),
@@ -136,6 +139,7 @@ export class Runner {
       stopGraceMs: config.RUNNER_STOP_GRACE_MS,
       maxInFlight: config.RUNNER_MAX_IN_FLIGHT_PER_INSTANCE,
       logLinesPerSecond: config.RUNNER_FUNCTION_LOG_LINES_PER_SECOND,
+      logSink: this.logShipper,
       maxBodyBytes: config.RUNNER_MAX_BODY_BYTES,
       sandbox:
         this.sandbox === null
@@ -331,7 +335,7 @@ export class Runner {
     await this.spawner.close();
     if (this.sandbox !== null) releaseSandboxes(this.sandbox);
     this.memory.close();
-    await Promise.race([this.reporter.close(), delay(2_000)]);
+    await Promise.race([Promise.all([this.reporter.close(), this.logShipper.close()]), delay(2_000)]);
     this.subscriber.disconnect();
     this.redis.disconnect();
     await this.prisma.$disconnect();

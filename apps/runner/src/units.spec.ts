@@ -1,19 +1,10 @@
 jest.mock('uuid', () => require('./testing/uuid-v7'));
 
-import type { Logger } from '@ignite/service-kit';
-import pino from 'pino';
 import { RunnerConfigSchema } from './config';
 import { InvocationError } from './errors';
 import { newExecutionId } from './execution-id';
-import { FunctionLog } from './function-log';
 import { PortAllocator } from './native/ports';
 import { forwardedHeaders, parseInvokePath } from './server';
-
-function memoryLogger(): { logger: Logger; records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => records.push(JSON.parse(line) as Record<string, unknown>) });
-  return { logger, records };
-}
 
 describe('parseInvokePath', () => {
   it('splits org, app and the program path with its query', () => {
@@ -68,40 +59,6 @@ describe('newExecutionId', () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
-  });
-});
-
-describe('FunctionLog', () => {
-  it('logs whole lines across chunks, with the execution when it is known', () => {
-    const { logger, records } = memoryLogger();
-    let current: string | undefined = 'exec-1';
-    const log = new FunctionLog({ logger, maxLinesPerSecond: 100, executionId: () => current });
-    log.write(Buffer.from('first li'));
-    log.write(Buffer.from('ne\r\nsecond\nthi'));
-    current = undefined;
-    log.write(Buffer.from([0xc3]));
-    log.write(Buffer.from([0xa9]));
-    log.end();
-    expect(records.map((r) => [r.text, r.executionId])).toEqual([
-      ['first line', 'exec-1'],
-      ['second', 'exec-1'],
-      ['thié', undefined],
-    ]);
-    expect(log.lastLines()).toEqual(['first line', 'second', 'thié']);
-  });
-
-  it('cuts endless lines and rate-limits floods, counting what it dropped', () => {
-    const { logger, records } = memoryLogger();
-    const seen: string[] = [];
-    const log = new FunctionLog({ logger, maxLinesPerSecond: 10, executionId: () => undefined, observe: (line) => seen.push(line) });
-    log.write(Buffer.from('x'.repeat(40_000)));
-    expect(records.map((r) => (r.text as string).length)).toEqual([16_384, 16_384]);
-    log.write(Buffer.from('line\n'.repeat(50)));
-    log.end();
-    // The rest of the long line ends with the first "line".
-    expect(seen.length).toBe(52);
-    expect(records.filter((r) => r.msg === 'function log')).toHaveLength(10);
-    expect(records.at(-1)).toMatchObject({ msg: 'function log lines dropped', dropped: 42 });
   });
 });
 

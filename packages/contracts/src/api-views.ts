@@ -109,6 +109,73 @@ export const InvocationViewSchema = z
   .meta({ id: 'Invocation' });
 export type InvocationView = z.infer<typeof InvocationViewSchema>;
 
+export const FunctionLogLineViewSchema = z
+  .object({
+    id: z.string().describe("The line's place in the app's log: pass the last one as `cursor` for the lines after it"),
+    at: isoTime.describe('When the runner read it'),
+    executionId: z
+      .string()
+      .nullable()
+      .describe('The invocation it belongs to; null for a line written outside one (or where that is unknown)'),
+    releaseNumber: z.number().int().nullable(),
+    instance: z.string().describe('The instance (one run of the function) that wrote it'),
+    stream: z
+      .enum(['stdout', 'stderr', 'platform'])
+      .describe('`platform`: the platform about the instance (dropped lines, why it stopped)'),
+    text: z.string(),
+  })
+  .meta({ id: 'FunctionLogLine' });
+export type FunctionLogLineView = z.infer<typeof FunctionLogLineViewSchema>;
+
+export const FunctionLogPageSchema = z.object({
+  lines: z.array(FunctionLogLineViewSchema).describe('Oldest first'),
+  cursor: z.string().nullable().describe('The id of the last line: `cursor` for the next page, or for what comes later'),
+  more: z.boolean().describe('More lines match after these (ask again with `cursor`)'),
+});
+export type FunctionLogPage = z.infer<typeof FunctionLogPageSchema>;
+
+export const InvocationDetailViewSchema = InvocationViewSchema.extend({
+  logs: z.array(FunctionLogLineViewSchema).describe("The invocation's log lines, oldest first (at most 1,000)"),
+  logsTruncated: z.boolean(),
+}).meta({ id: 'InvocationDetail' });
+export type InvocationDetailView = z.infer<typeof InvocationDetailViewSchema>;
+
+const DurationPercentilesSchema = z.object({ p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() });
+
+const InvocationFiguresSchema = z.object({
+  invocations: z.number().int(),
+  errors: z.number().int().describe('Invocations that failed (the function or the platform: 5xx)'),
+  errorRate: z.number().describe('errors / invocations (0 when there were none)'),
+  errorsByKind: z
+    .object({
+      handler: z.number().int().describe('The handler returned an error'),
+      panic: z.number().int().describe('The handler panicked (its panic line is in the logs)'),
+      timeout: z.number().int().describe('It ran past its timeoutMs (504)'),
+      memory: z.number().int().describe('Its instance exceeded memoryMb'),
+      crash: z.number().int().describe("The function's process died while handling it (abort, a signal, exit)"),
+      platform: z.number().int().describe('The platform could not run it (502/503: no instance, start failure)'),
+    })
+    .describe('5xx invocations by cause'),
+  clientErrors: z.number().int().describe('4xx answers (a bad request body, too large): not counted in errors'),
+  coldStarts: z.number().int(),
+  coldStartRatio: z.number(),
+  durationMs: DurationPercentilesSchema,
+});
+
+export const FunctionStatsSchema = z
+  .object({
+    window: z.string().describe('The window asked for (`1h`)'),
+    since: isoTime,
+    until: isoTime,
+    ...InvocationFiguresSchema.shape,
+    releases: z
+      .array(InvocationFiguresSchema.extend({ releaseNumber: z.number().int().nullable() }))
+      .describe('The same figures per release, newest first'),
+  })
+  .meta({ id: 'FunctionStats' });
+export type FunctionStats = z.infer<typeof FunctionStatsSchema>;
+export type InvocationFigures = z.infer<typeof InvocationFiguresSchema>;
+
 export const ApiKeyViewSchema = z
   .object({
     id: z.uuid(),

@@ -11,6 +11,10 @@ export const channels = {
   releases: (prefix: string) => `${prefix}:releases`,
   /** Stream: runners append their invocation reports (see `invocationStreamFields`); the API records them in Postgres. */
   invocations: (prefix: string) => `${prefix}:invocations`,
+  /** Stream: runners append the functions' log lines (`FunctionLogBatchSchema`, field `lines`); the API stores them for their owners. */
+  functionLogs: (prefix: string) => `${prefix}:function-logs`,
+  /** Pub/sub: the API stored new log lines of an app (a wake-up for its followers; the lines are read from Postgres). */
+  functionLogsStored: (prefix: string, appId: string) => `${prefix}:function-logs:${appId}`,
   /** Pub/sub: the API created or revoked an API key (`ApiKeyChanged`); data planes drop it from their key cache. */
   apiKeys: (prefix: string) => `${prefix}:api-keys`,
   /** Pub/sub: build log lines and status changes as the worker produces them, per build. */

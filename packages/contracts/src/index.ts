@@ -2,6 +2,7 @@ export * from './api-views';
 export * from './direct-reports';
 export * from './errors';
 export * from './events';
+export * from './function-logs';
 export * from './public-invoke';
 export * from './queues';
 export * from './runner-protocol';

@@ -13,6 +13,11 @@ import {
   DraftSavedSchema,
   type DraftView,
   DraftViewSchema,
+  FunctionLogPageSchema,
+  type FunctionStats,
+  FunctionStatsSchema,
+  type InvocationDetailView,
+  InvocationDetailViewSchema,
   type InvocationView,
   InvocationViewSchema,
   type ReleaseView,
@@ -43,6 +48,11 @@ export {
   DraftSavedSchema,
   type DraftView,
   DraftViewSchema,
+  FunctionLogPageSchema,
+  type FunctionStats,
+  FunctionStatsSchema,
+  type InvocationDetailView,
+  InvocationDetailViewSchema,
   type InvocationView,
   InvocationViewSchema,
   type ReleaseView,
@@ -61,6 +71,8 @@ export class ReleaseListDto extends createZodDto(z.object({ releases: z.array(Re
 export class ApiKeyListDto extends createZodDto(z.object({ keys: z.array(ApiKeyViewSchema) })) {}
 export class ApiKeyCreatedDto extends createZodDto(ApiKeyCreatedSchema) {}
 export class InvocationListDto extends createZodDto(z.object({ invocations: z.array(InvocationViewSchema) })) {}
+export class InvocationDetailEnvelopeDto extends createZodDto(z.object({ invocation: InvocationDetailViewSchema })) {}
+export class FunctionStatsDto extends createZodDto(z.object({ stats: FunctionStatsSchema })) {}
 
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);

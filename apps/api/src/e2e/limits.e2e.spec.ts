@@ -140,7 +140,7 @@ describe('limits, quotas and retention (e2e)', () => {
     expect((await api.call('POST', `${apps(busy)}/three/builds`, { key: busy.key })).status).toBe(202);
   });
 
-  it('deletes invocation records and build logs past their retention, and keeps the rest', async () => {
+  it('deletes invocation records, build logs and function logs past their retention, and keeps the rest', async () => {
     const org = await env.org();
     await steps.createApp(api, org, 'kept');
     await steps.saveDraft(api, org, 'kept', archive);
@@ -156,6 +156,17 @@ describe('limits, quotas and retention (e2e)', () => {
     };
     const recent = { ...old, executionId: randomUUID(), createdAt: new Date(now - 6 * DAY_MS) };
     await env.prisma.invocation.createMany({ data: [old, recent] });
+    const logLine = (instanceId: string, daysAgo: number) => ({
+      appId: app.id,
+      releaseId: randomUUID(),
+      instanceId,
+      seq: 0,
+      stream: 'stderr',
+      text: 'a line',
+      at: new Date(now - daysAgo * DAY_MS),
+      createdAt: new Date(now - daysAgo * DAY_MS),
+    });
+    await env.prisma.functionLogLine.createMany({ data: [logLine('old-instance', 8), logLine('recent-instance', 6)] });
 
     const build = async (finishedDaysAgo: number) => {
       const id = randomUUID();
@@ -174,6 +185,9 @@ describe('limits, quotas and retention (e2e)', () => {
     const swept = await api.app.get(RetentionService).sweep(new Date(now));
     expect(swept.invocations).toBeGreaterThanOrEqual(1);
     expect(swept.buildLogs).toBeGreaterThanOrEqual(1);
+    expect(swept.functionLogLines).toBeGreaterThanOrEqual(1);
+    const linesLeft = await env.prisma.functionLogLine.findMany({ where: { appId: app.id }, select: { instanceId: true } });
+    expect(linesLeft.map((line) => line.instanceId)).toEqual(['recent-instance']);
     const left = await env.prisma.invocation.findMany({ where: { appId: app.id }, select: { executionId: true } });
     expect(left.map((row) => row.executionId)).toEqual([recent.executionId]);
     expect(await env.prisma.buildLogLine.count({ where: { buildId: stale } })).toBe(0);

@@ -4,7 +4,7 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { type AuthContext, Caller } from '../auth/auth-context';
 import { ApiErrors } from '../common/api-errors.decorator';
-import { InvocationListDto, type InvocationView } from '../common/views';
+import { InvocationDetailEnvelopeDto, type InvocationDetailView, InvocationListDto, type InvocationView } from '../common/views';
 import { InvocationsService } from './invocations.service';
 
 export class ListInvocationsQueryDto extends createZodDto(
@@ -29,5 +29,18 @@ export class InvocationsController {
     @Query() query: ListInvocationsQueryDto,
   ): Promise<{ invocations: InvocationView[] }> {
     return { invocations: await this.invocations.recent(caller, app, query.limit) };
+  }
+
+  @Get(':executionId')
+  @ApiOperation({ summary: 'One invocation, with its log lines' })
+  @ApiParam({ name: 'executionId', type: String, description: "The invocation's execution id (x-ignite-execution-id)" })
+  @ApiResponse({ status: 200, type: InvocationDetailEnvelopeDto })
+  @ApiErrors()
+  async get(
+    @Caller() caller: AuthContext,
+    @Param('app') app: string,
+    @Param('executionId') executionId: string,
+  ): Promise<{ invocation: InvocationDetailView }> {
+    return { invocation: await this.invocations.get(caller, app, executionId) };
   }
 }

@@ -61,4 +61,11 @@ export class InvocationsRepository {
       include: { release: { select: { number: true } } },
     });
   }
+
+  async find(appId: string, executionId: string): Promise<(InvocationModel & { release: { number: number } | null }) | null> {
+    return this.prisma.invocation.findFirst({
+      where: { executionId, appId },
+      include: { release: { select: { number: true } } },
+    });
+  }
 }

@@ -14,6 +14,14 @@ export class RetentionRepository {
       )`;
   }
 
+  /** Deletes up to `batch` function log lines stored before `before`; resolves with how many. */
+  async deleteFunctionLogLinesBefore(before: Date, batch: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM function_log_lines WHERE id IN (
+        SELECT id FROM function_log_lines WHERE "createdAt" < ${before} LIMIT ${batch}
+      )`;
+  }
+
   /**
    * Deletes the log lines of up to `batch` builds that finished before `before` and still have
    * some; their `logLines` becomes 0 (what the build's view and its log route then say).

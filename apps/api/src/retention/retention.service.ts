@@ -13,7 +13,8 @@ const BUILD_BATCH = 200;
 /**
  * Keeps Postgres from growing without bound: invocation records older than
  * `INVOCATION_RETENTION_DAYS` and the log lines of builds finished more than
- * `BUILD_LOG_RETENTION_DAYS` ago are deleted, at start and every hour (by every API replica:
+ * `BUILD_LOG_RETENTION_DAYS` ago and functions' log lines older than
+ * `FUNCTION_LOG_RETENTION_DAYS` are deleted, at start and every hour (by every API replica:
  * the deletes are idempotent). Builds, releases and their artifacts are kept.
  */
 @Injectable()
@@ -41,11 +42,13 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** One sweep (the timer's, or a test's): resolves with what it deleted. */
-  async sweep(now = new Date()): Promise<{ invocations: number; buildLogs: number }> {
+  async sweep(now = new Date()): Promise<{ invocations: number; buildLogs: number; functionLogLines: number }> {
     const invocationsBefore = new Date(now.getTime() - this.config.INVOCATION_RETENTION_DAYS * DAY_MS);
     const logsBefore = new Date(now.getTime() - this.config.BUILD_LOG_RETENTION_DAYS * DAY_MS);
+    const functionLogsBefore = new Date(now.getTime() - this.config.FUNCTION_LOG_RETENTION_DAYS * DAY_MS);
     let invocations = 0;
     let buildLogs = 0;
+    let functionLogLines = 0;
     for (let deleted = INVOCATION_BATCH; deleted === INVOCATION_BATCH && !this.stopping; ) {
       deleted = await this.retention.deleteInvocationsBefore(invocationsBefore, INVOCATION_BATCH);
       invocations += deleted;
@@ -54,10 +57,17 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
       deleted = await this.retention.deleteBuildLogsBefore(logsBefore, BUILD_BATCH);
       buildLogs += deleted;
     }
-    if (invocations > 0 || buildLogs > 0) {
-      this.logger.info({ invocations, buildLogs, invocationsBefore, logsBefore }, 'records past retention deleted');
+    for (let deleted = INVOCATION_BATCH; deleted === INVOCATION_BATCH && !this.stopping; ) {
+      deleted = await this.retention.deleteFunctionLogLinesBefore(functionLogsBefore, INVOCATION_BATCH);
+      functionLogLines += deleted;
     }
-    return { invocations, buildLogs };
+    if (invocations > 0 || buildLogs > 0 || functionLogLines > 0) {
+      this.logger.info(
+        { invocations, buildLogs, functionLogLines, invocationsBefore, logsBefore, functionLogsBefore },
+        'records past retention deleted',
+      );
+    }
+    return { invocations, buildLogs, functionLogLines };
   }
 
   private kick(): void {

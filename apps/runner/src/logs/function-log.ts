@@ -1,39 +1,49 @@
 import { StringDecoder } from 'node:string_decoder';
+import { type FunctionLogStream, MAX_FUNCTION_LOG_LINE_CHARS } from '@ignite/contracts';
 import type { Logger } from '@ignite/service-kit';
+import type { FunctionLogSink, LogSource } from './log-sink';
 
-/** Longest line logged as one record; a longer one is cut into pieces of this size. */
-const MAX_LINE_CHARS = 16 * 1024;
 /** Lines kept for diagnostics (why a program would not start, say). */
 const TAIL_LINES = 5;
+/**
+ * A line the SDK tagged with its invocation (sdk/ignite-rs/ignite/src/log.rs): the record
+ * separator, then `exec <execution-id> stdout|stderr <text>`.
+ */
+const TAGGED_LINE = /^\u001eexec (\S+) (stdout|stderr)(?: (.*))?$/s;
 
 export interface FunctionLogOptions {
-  /** Carries functionId, release and instance in its bindings. */
+  /** The instance's own log (the runner's): what a program says of itself, and the function's lines at debug level. */
   logger: Logger;
+  /** Where the function's lines go for its owner. */
+  sink: FunctionLogSink;
+  source: LogSource;
   maxLinesPerSecond: number;
-  /** The execution the next line belongs to, when that is knowable (one request in flight). */
+  /** The execution an untagged line belongs to, when that is knowable (one proxied request in flight). */
   executionId: () => string | undefined;
   /** Sees every line, including those dropped by the rate limit. */
   observe?: (line: string) => void;
   /**
-   * Reads where a line comes from, for a program that says it (the wasm host tags each line with
-   * its execution); undefined: the line is the function's stderr as it is.
+   * Reads where a line comes from, for a program that says it of every line (the wasm host tags
+   * each with its execution); undefined: lines the SDK tagged, else the function's stderr as it is.
    */
-  attribute?: (line: string) => AttributedLine | undefined;
+  attribute?: (line: string) => AttributedLine;
 }
 
-/** A line of a program that tags its lines: which stream, which execution, and the text itself. */
+/** A line with where it comes from: which stream, which execution, and the text itself. */
 export interface AttributedLine {
   stream: string;
   executionId?: string;
   text: string;
-  /** The log message (`function log` unless the program speaks of itself). */
+  /** The program speaking of itself (not the function's log): the message of its record in the runner's log. */
   message?: string;
 }
 
 /**
- * A program's stderr, line by line, into the runner's log as the function's logs. A program
- * that floods stderr is rate limited (the dropped lines are counted in the log), so it cannot
- * make the runner buffer without bound.
+ * A program's stderr, line by line, as the function's log: each line with the execution it
+ * belongs to where that is known, to the sink (the owner reads it through the API). A program
+ * that floods stderr is rate limited per instance (what was dropped is counted in a `platform`
+ * line), so it cannot make the runner buffer without bound; a line longer than
+ * `MAX_FUNCTION_LOG_LINE_CHARS` is cut in pieces.
  */
 export class FunctionLog {
   private readonly decoder = new StringDecoder('utf8');
@@ -41,6 +51,8 @@ export class FunctionLog {
   private windowStart = 0;
   private linesInWindow = 0;
   private dropped = 0;
+  /** The execution every dropped line belonged to; null: several (or none known). */
+  private droppedExecution: string | null | undefined;
   private readonly tail: string[] = [];
   private ended = false;
 
@@ -54,9 +66,9 @@ export class FunctionLog {
       text = text.slice(newline + 1);
       newline = text.indexOf('\n');
     }
-    while (text.length > MAX_LINE_CHARS) {
-      this.line(text.slice(0, MAX_LINE_CHARS));
-      text = text.slice(MAX_LINE_CHARS);
+    while (text.length > MAX_FUNCTION_LOG_LINE_CHARS) {
+      this.line(text.slice(0, MAX_FUNCTION_LOG_LINE_CHARS));
+      text = text.slice(MAX_FUNCTION_LOG_LINE_CHARS);
     }
     this.partial = text;
   }
@@ -76,6 +88,11 @@ export class FunctionLog {
     return this.tail;
   }
 
+  /** A line of the platform's about this instance (why it was stopped, say), in the function's log. */
+  platform(text: string, executionId?: string): void {
+    this.options.sink.write(this.options.source, { stream: 'platform', text, executionId, at: Date.now() });
+  }
+
   private line(raw: string): void {
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     this.options.observe?.(text);
@@ -89,24 +106,44 @@ export class FunctionLog {
       this.windowStart = now;
       this.linesInWindow = 0;
     }
+    const line = this.attribute(text);
+    if (line.message !== undefined) {
+      // The program about itself: the runner's record, not the function's log (nor its budget).
+      this.options.logger.info({ stream: line.stream, executionId: line.executionId, text: line.text }, line.message);
+      return;
+    }
     if (++this.linesInWindow > this.options.maxLinesPerSecond) {
       this.dropped++;
+      if (this.droppedExecution === undefined) this.droppedExecution = line.executionId ?? null;
+      else if (this.droppedExecution !== (line.executionId ?? null)) this.droppedExecution = null;
       return;
     }
-    const attributed = this.options.attribute?.(text);
-    if (attributed !== undefined) {
-      const { message = 'function log', ...fields } = attributed;
-      this.options.logger.info(fields, message);
-      return;
+    const stream: FunctionLogStream = line.stream === 'stdout' ? 'stdout' : line.stream === 'stderr' ? 'stderr' : 'platform';
+    this.options.sink.write(this.options.source, { stream, executionId: line.executionId, text: line.text, at: now });
+    if (this.options.logger.isLevelEnabled('debug')) {
+      this.options.logger.debug({ stream, executionId: line.executionId, text: line.text }, 'function log');
+    }
+  }
+
+  private attribute(text: string): AttributedLine {
+    if (this.options.attribute !== undefined) return this.options.attribute(text);
+    if (text.charCodeAt(0) === 0x1e) {
+      const tagged = TAGGED_LINE.exec(text);
+      if (tagged !== null) return { stream: tagged[2]!, executionId: tagged[1]!, text: tagged[3] ?? '' };
     }
     const executionId = this.options.executionId();
-    if (executionId === undefined) this.options.logger.info({ stream: 'stderr', text }, 'function log');
-    else this.options.logger.info({ stream: 'stderr', executionId, text }, 'function log');
+    return executionId === undefined ? { stream: 'stderr', text } : { stream: 'stderr', executionId, text };
   }
 
   private reportDropped(): void {
     if (this.dropped === 0) return;
-    this.options.logger.warn({ dropped: this.dropped, limitPerSecond: this.options.maxLinesPerSecond }, 'function log lines dropped');
+    const limit = this.options.maxLinesPerSecond;
+    this.options.logger.warn({ dropped: this.dropped, limitPerSecond: limit }, 'function log lines dropped');
+    this.platform(
+      `${this.dropped} log lines dropped: more than ${limit} lines a second from one instance (the runner's RUNNER_FUNCTION_LOG_LINES_PER_SECOND)`,
+      this.droppedExecution ?? undefined,
+    );
     this.dropped = 0;
+    this.droppedExecution = undefined;
   }
 }

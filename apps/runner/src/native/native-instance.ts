@@ -1,8 +1,8 @@
 import { programEnv } from '@ignite/contracts';
 import type { ArtifactCache } from '../artifacts';
 import type { DirectHost } from '../direct/instance-connections';
-import type { FunctionLogOptions } from '../function-log';
 import type { FunctionInstance, InstanceKind, InstanceSpec } from '../instance';
+import type { FunctionLogOptions } from '../logs/function-log';
 import {
   HOST,
   type Launch,

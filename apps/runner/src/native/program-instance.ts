@@ -9,8 +9,9 @@ import type { PublicTerms } from '../direct/direct-server';
 import { type DirectHost, InstanceConnections } from '../direct/instance-connections';
 import { InvocationError } from '../errors';
 import { describeExit } from '../exit-failure';
-import { FunctionLog, type FunctionLogOptions } from '../function-log';
 import type { Exchange, ExitCause, ExitInfo, FunctionInstance, InstanceSpec, ProxyRequest, ResponseSink } from '../instance';
+import { FunctionLog, type FunctionLogOptions } from '../logs/function-log';
+import { type FunctionLogSink, LogSource } from '../logs/log-sink';
 import type { Lease } from '../pool';
 import type { MemoryWatcher } from './memory-watch';
 import type { PortAllocator } from './ports';
@@ -61,6 +62,8 @@ export interface ProgramKindOptions {
   stopGraceMs: number;
   maxInFlight: number;
   logLinesPerSecond: number;
+  /** Where the functions' log lines go for their owners. */
+  logSink: FunctionLogSink;
   /** Programs start in a sandbox of their own (see apps/runner/sandbox); null: as plain processes (trusted code only). */
   sandbox: ProgramSandbox | null;
 }
@@ -416,6 +419,8 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
     const limits = this.options.limitResources && sandbox === null ? { addressSpaceBytes: launch.addressSpaceBytes } : undefined;
     const log = new FunctionLog({
       logger: this.logger,
+      sink: this.options.logSink,
+      source: new LogSource(this.spec.fn.appId, this.spec.release.id, this.spec.id),
       maxLinesPerSecond: this.options.logLinesPerSecond,
       executionId: () => this.soleExecution(),
       ...this.logOptions(),
@@ -503,6 +508,7 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
     if (this.killReason !== null) info.reason = this.killReason;
     const level = cause === 'stopped' ? 'info' : 'warn';
     this.logger[level]({ cause, code: status.code, signal: status.signal, reason: info.reason }, 'instance exited');
+    if (cause !== 'stopped') proc.log.platform(this.exitLine(cause, status, info.reason));
     this.exitListener?.(info);
   }
 
@@ -525,6 +531,15 @@ export abstract class ProgramInstance<Prepared> implements FunctionInstance {
   /** What the program said last, for a start failure's message. */
   protected lastWords(lines: readonly string[]): string | undefined {
     return lines.at(-1);
+  }
+
+  /** The function's log's word on an instance that did not stop of its own accord. */
+  private exitLine(cause: ExitCause, status: ProgramStatus, reason: string | undefined): string {
+    const how = describeExit(status.code, status.signal);
+    if (cause === 'memory')
+      return `the instance exceeded its memory limit of ${Math.round(this.memoryLimitBytes() / MiB)} MiB and was stopped (${how})`;
+    if (cause === 'killed') return `the instance was stopped: ${reason ?? 'by the runner'} (${how})`;
+    return `the instance exited unexpectedly (${how})`;
   }
 
   private soleExecution(): string | undefined {

@@ -1,4 +1,4 @@
-import type { AttributedLine } from '../function-log';
+import type { AttributedLine } from '../logs/function-log';
 
 /** `exec <execution-id> stdout|stderr <text>`: a line the guest wrote while serving that execution. */
 const EXEC_LINE = /^exec (\S+) (stdout|stderr)(?: (.*))?$/s;

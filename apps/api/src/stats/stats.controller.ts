@@ -1,0 +1,26 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { type AuthContext, Caller } from '../auth/auth-context';
+import { ApiErrors } from '../common/api-errors.decorator';
+import { type FunctionStats, FunctionStatsDto } from '../common/views';
+import { StatsQueryDto } from './stats.dto';
+import { StatsService } from './stats.service';
+
+@ApiTags('invocations')
+@ApiBearerAuth()
+@ApiParam({ name: 'org', type: String, description: 'The org slug (the org of the API key)' })
+@ApiParam({ name: 'app', type: String, description: 'The app name' })
+@Controller('v1/orgs/:org/apps/:app/stats')
+export class StatsController {
+  constructor(private readonly stats: StatsService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "The function's figures over a window: invocations, errors by cause, cold starts, durations, per release",
+  })
+  @ApiResponse({ status: 200, type: FunctionStatsDto })
+  @ApiErrors(400)
+  async get(@Caller() caller: AuthContext, @Param('app') app: string, @Query() query: StatsQueryDto): Promise<{ stats: FunctionStats }> {
+    return { stats: await this.stats.of(caller, app, query.window) };
+  }
+}
