@@ -43,6 +43,24 @@ export interface InvokeResult {
   durationMs: string | null;
 }
 
+/** What `GET …/logs` filters by (each optional; see the API's documentation). */
+export interface LogQuery {
+  since?: string;
+  until?: string;
+  execution?: string;
+  release?: number;
+  contains?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+function queryString(query: LogQuery): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
 const path = (ref: AppRef, rest = '') => `/v1/orgs/${encodeURIComponent(ref.org)}/apps/${encodeURIComponent(ref.app)}${rest}`;
 
 /** A typed client of the API's contract: every answer is parsed with the schema the API documents. */
@@ -52,7 +70,7 @@ export class ApiClient {
   private async request(
     method: string,
     route: string,
-    init: { body?: string | Uint8Array; headers?: Record<string, string>; base?: 'api' | 'invoke' } = {},
+    init: { body?: string | Uint8Array; headers?: Record<string, string>; base?: 'api' | 'invoke'; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const base = init.base === 'invoke' ? this.config.invokeUrl : this.config.url;
     let response: Response;
@@ -61,6 +79,7 @@ export class ApiClient {
         method,
         body: init.body,
         headers: { ...(this.config.key ? { authorization: `Bearer ${this.config.key}` } : {}), ...init.headers },
+        ...(init.signal ? { signal: init.signal } : {}),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -179,6 +198,40 @@ export class ApiClient {
       'GET',
       path(ref, `/invocations?limit=${limit}`),
     ).then((r) => r.invocations);
+  }
+
+  getInvocation(ref: AppRef, executionId: string) {
+    return this.json(
+      (s) => s.z.object({ invocation: s.InvocationDetailViewSchema }),
+      'GET',
+      path(ref, `/invocations/${encodeURIComponent(executionId)}`),
+    ).then((r) => r.invocation);
+  }
+
+  /** A page of the app's log (see `LogQuery`). */
+  logs(ref: AppRef, query: LogQuery) {
+    return this.json((s) => s.FunctionLogPageSchema, 'GET', path(ref, `/logs${queryString(query)}`));
+  }
+
+  /** The app's log as it is written (Server-Sent Events), from `query.cursor` or from now on. */
+  async followLogs(ref: AppRef, query: LogQuery, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.request('GET', path(ref, `/logs/follow${queryString(query)}`), {
+      headers: { accept: 'text/event-stream' },
+      signal,
+    });
+    if (!response.ok || !response.body) {
+      const parsed = safeJson(await response.text());
+      throw new ApiError(errorMessage(parsed, response), response.status, parsed);
+    }
+    return response.body;
+  }
+
+  stats(ref: AppRef, window: string) {
+    return this.json(
+      (s) => s.z.object({ stats: s.FunctionStatsSchema }),
+      'GET',
+      path(ref, `/stats?window=${encodeURIComponent(window)}`),
+    ).then((r) => r.stats);
   }
 
   /**

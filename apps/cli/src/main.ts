@@ -7,6 +7,7 @@ import { registerDraftCommands } from './commands/draft';
 import { registerInvokeCommand } from './commands/invoke';
 import { registerKeyCommands } from './commands/keys';
 import { registerLoginCommand } from './commands/login';
+import { registerLogsCommand } from './commands/logs';
 import { registerReleaseCommands } from './commands/releases';
 import { UsageError } from './refs';
 
@@ -29,6 +30,7 @@ export function buildProgram(binary: 'dodil' | 'ignite'): Command {
     registerDraftCommands,
     registerReleaseCommands,
     registerInvokeCommand,
+    registerLogsCommand,
     registerBuildCommands,
     registerKeyCommands,
     registerLoginCommand,

@@ -8,6 +8,7 @@ import { waitFor } from '@ignite/testing';
 import { buildFixtures, type FixturePrograms } from './testing/fixtures';
 import {
   cleanup,
+  functionLogLine,
   invoke,
   isAlive,
   pidsStarted,
@@ -267,11 +268,14 @@ describe('runner: invocations against real programs', () => {
     expect((await invoke(t.url, hello, {})).status).toBe(200);
   });
 
-  it('logs the program’s stderr lines with the function and execution ids', async () => {
+  it('ships the program’s stderr lines with their app, release, instance and execution', async () => {
     const answer = await invoke(t.url, semantics, { action: 'echo' });
     const executionId = answer.headers.get('x-ignite-execution-id');
-    const line = await waitFor(() => t.logs.find((r) => r.msg === 'function log' && r.text === `handler called ${executionId}`));
-    expect(line).toMatchObject({ functionId: semantics.functionId, executionId, stream: 'stderr', release: 1 });
+    const line = await functionLogLine(t.prefix, (l) => l.text === `handler called ${executionId}`);
+    expect(line).toMatchObject({ appId: semantics.appId, releaseId: semantics.releaseId, executionId, stream: 'stderr' });
+    expect(line.instanceId).toEqual(expect.any(String));
+    // The function's lines are its owner's, not the runner's own log (only at debug level there).
+    expect(t.logs.some((r) => r.text === `handler called ${executionId}`)).toBe(false);
   });
 
   it('reports every invocation on the stream', async () => {
@@ -290,9 +294,7 @@ describe('runner: invocations against real programs', () => {
       body: JSON.stringify({ action: 'sleep', ms: 1500 }),
       signal: controller.signal,
     }).catch((error: unknown) => error);
-    const started = await waitFor(() =>
-      t.logs.find((r) => r.msg === 'function log' && r.functionId === semantics.functionId && String(r.text).startsWith('sleep started')),
-    );
+    const started = await functionLogLine(t.prefix, (l) => l.appId === semantics.appId && l.text.startsWith('sleep started'));
     controller.abort();
     expect(await pending).toMatchObject({ name: 'AbortError' });
     const executionId = String(started.text).split(' ')[2]!;
@@ -381,7 +383,7 @@ describe('runner: address-space limit', () => {
     const answer = await invoke(t.url, fn, { action: 'alloc' });
     expect(answer.status).toBe(500);
     expect(answer.body).toEqual({ error: 'the function exceeded its memory limit of 64 MiB and was stopped', code: 'function_error' });
-    expect(t.logs.some((r) => r.msg === 'function log' && /^memory allocation of \d+ bytes failed/.test(String(r.text)))).toBe(true);
+    await functionLogLine(t.prefix, (l) => /^memory allocation of \d+ bytes failed/.test(l.text));
     expect((await invoke(t.url, fn, { action: 'hello' })).status).toBe(200);
   });
 });

@@ -255,6 +255,10 @@ describe('lifecycle, operations and docs (e2e)', () => {
         [`${base}/{app}/invoke`]: any,
         [`${base}/{app}/invoke/{path}`]: any,
         [`${base}/{app}/invocations`]: ['get'],
+        [`${base}/{app}/invocations/{executionId}`]: ['get'],
+        [`${base}/{app}/logs`]: ['get'],
+        [`${base}/{app}/logs/follow`]: ['get'],
+        [`${base}/{app}/stats`]: ['get'],
         ['/v1/orgs/{org}/keys']: ['get', 'post'],
         ['/v1/orgs/{org}/keys/{key}']: ['delete'],
       };

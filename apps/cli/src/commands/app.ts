@@ -162,4 +162,47 @@ export function registerAppCommands(program: Command, run: Run, example: (line: 
         ctx.out.result(updated, () => `env of ${updated.org}:${updated.name}: ${Object.keys(updated.env).join(', ') || '(empty)'}`);
       })(),
     );
+
+  app
+    .command('stats')
+    .description("an app's figures: invocations, errors by cause, cold starts and durations, per release")
+    .argument('<ref>', 'ORG:APP or APP')
+    .option('--window <duration>', 'how far back from now: 15m, 1h, 7d', '1h')
+    .addHelpText('after', example('app stats org:hello --window 24h'))
+    .action(function (this: Command, ref: string) {
+      const opts = this.opts<{ window: string }>();
+      return run(async (ctx) => {
+        if (!/^\d+(s|m|h|d)$/.test(opts.window))
+          throw new UsageError(`--window must be a duration such as 15m, 1h or 7d, got "${opts.window}"`);
+        const stats = await ctx.client.stats(ctx.ref(ref), opts.window);
+        const percent = (ratio: number) => `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.01 ? 2 : 1)}%`;
+        const ms = (value: number | null) => (value === null ? '-' : `${value.toFixed(value < 10 ? 2 : 1)} ms`);
+        const kinds = Object.entries(stats.errorsByKind)
+          .filter(([, count]) => count > 0)
+          .map(([kind, count]) => `${kind} ${count}`)
+          .join(', ');
+        ctx.out.result(stats, () =>
+          [
+            `${ctx.out.colors.bold(ref)}  last ${stats.window} (since ${stats.since})`,
+            `invocations  ${stats.invocations}`,
+            `errors       ${stats.errors} (${percent(stats.errorRate)})${kinds ? `: ${kinds}` : ''}`,
+            `client 4xx   ${stats.clientErrors}`,
+            `cold starts  ${stats.coldStarts} (${percent(stats.coldStartRatio)})`,
+            `duration     p50 ${ms(stats.durationMs.p50)}  p90 ${ms(stats.durationMs.p90)}  p99 ${ms(stats.durationMs.p99)}`,
+            '',
+            ctx.out.table(
+              stats.releases.map((release) => ({
+                release: release.releaseNumber ?? '-',
+                invocations: release.invocations,
+                errors: `${release.errors} (${percent(release.errorRate)})`,
+                cold: percent(release.coldStartRatio),
+                p50: ms(release.durationMs.p50),
+                p99: ms(release.durationMs.p99),
+              })),
+              ['release', 'invocations', 'errors', 'cold', 'p50', 'p99'],
+            ),
+          ].join('\n'),
+        );
+      })();
+    });
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { errorMessage } from '../api-client';
-import { UsageError } from '../refs';
+import { ApiError, errorMessage } from '../api-client';
+import { type AppRef, UsageError } from '../refs';
 import type { CommandContext } from './context';
+import { formatLogLine } from './logs';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>) => () => Promise<void>;
 
@@ -32,6 +33,30 @@ async function payloadOf(opts: { payload?: string; payloadFile?: string }): Prom
   return text;
 }
 
+/** How long `--verbose` waits for the call's record (written within about a second of the answer). */
+const RECORD_WAIT_MS = 5_000;
+
+/** The call's own log lines, on stderr, once the platform has recorded the call. */
+async function printCallLogs(ctx: CommandContext, ref: AppRef, executionId: string): Promise<void> {
+  const deadline = Date.now() + RECORD_WAIT_MS;
+  for (;;) {
+    try {
+      const invocation = await ctx.client.getInvocation(ref, executionId);
+      process.stderr.write(ctx.out.colors.dim(`--- log of ${executionId} (${invocation.logs.length} lines) ---\n`));
+      for (const line of invocation.logs) process.stderr.write(`${formatLogLine(ctx.out, line)}\n`);
+      if (invocation.logsTruncated)
+        process.stderr.write(ctx.out.colors.dim(`(more: ignite logs ${ref.org}:${ref.app} --execution ${executionId})\n`));
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404) || Date.now() > deadline) {
+        process.stderr.write(`(the call's log is not available yet: ignite logs ${ref.org}:${ref.app} --execution ${executionId})\n`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 export function registerInvokeCommand(program: Command, run: Run, example: (line: string) => string): void {
   program
     .command('invoke')
@@ -39,7 +64,7 @@ export function registerInvokeCommand(program: Command, run: Run, example: (line
     .argument('<ref>', 'ORG:APP or APP')
     .option('-p, --payload <json>', 'the JSON payload')
     .option('-P, --payload-file <file>', 'read the JSON payload from a file')
-    .option('--verbose', 'show status, execution id, duration and cold/warm on stderr')
+    .option('--verbose', "show status, execution id, duration and cold/warm on stderr, then the call's own log lines")
     .addHelpText('after', example(`invoke org:hello -p '{"message": "hi there"}'`))
     .action(function (this: Command, ref: string) {
       const opts = this.opts<{ payload?: string; payloadFile?: string; verbose?: boolean }>();
@@ -53,14 +78,15 @@ export function registerInvokeCommand(program: Command, run: Run, example: (line
         }
         if (result.status >= 200 && result.status < 300) {
           process.stdout.write(result.body.endsWith('\n') ? result.body : `${result.body}\n`);
-          return;
+        } else {
+          let body: unknown = result.body;
+          try {
+            body = JSON.parse(result.body);
+          } catch {}
+          process.stderr.write(`error: ${errorMessage(body, { status: result.status })} (HTTP ${result.status})\n`);
+          process.exitCode = 1;
         }
-        let body: unknown = result.body;
-        try {
-          body = JSON.parse(result.body);
-        } catch {}
-        process.stderr.write(`error: ${errorMessage(body, { status: result.status })} (HTTP ${result.status})\n`);
-        process.exitCode = 1;
+        if (opts.verbose && result.executionId !== null) await printCallLogs(ctx, ctx.ref(ref), result.executionId);
       })();
     });
 }

@@ -76,6 +76,20 @@ describe('FunctionLog', () => {
     expect(records.at(-1)).toMatchObject({ msg: 'function log lines dropped', dropped: 42 });
   });
 
+  it('says what it dropped at the end of the second even when no line comes after the flood', async () => {
+    const { logger } = memoryLogger();
+    const { sink, lines } = collectingSink();
+    const log = new FunctionLog({ logger, sink, source: source(), maxLinesPerSecond: 10, executionId: () => 'flood-2' });
+    log.write(Buffer.from('line\n'.repeat(25)));
+    expect(lines).toHaveLength(10);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(lines.at(-1)).toMatchObject({
+      stream: 'platform',
+      executionId: 'flood-2',
+      text: expect.stringMatching(/^15 log lines dropped/),
+    });
+  });
+
   it("keeps a program's words about itself in the runner's log, outside the function's", () => {
     const { logger, records } = memoryLogger();
     const { sink, lines } = collectingSink();

@@ -5,6 +5,8 @@ import type { FunctionLogSink, LogSource } from './log-sink';
 
 /** Lines kept for diagnostics (why a program would not start, say). */
 const TAIL_LINES = 5;
+/** Executions whose dropped lines are counted apart in a window; the rest are counted together. */
+const MAX_DROP_COUNTS = 16;
 /**
  * A line the SDK tagged with its invocation (sdk/ignite-rs/ignite/src/log.rs): the record
  * separator, then `exec <execution-id> stdout|stderr <text>`.
@@ -50,11 +52,12 @@ export class FunctionLog {
   private partial = '';
   private windowStart = 0;
   private linesInWindow = 0;
-  private dropped = 0;
-  /** The execution every dropped line belonged to; null: several (or none known). */
-  private droppedExecution: string | null | undefined;
+  /** Lines dropped in this window, by the execution they belonged to ('' for none known). */
+  private dropped = new Map<string, number>();
   private readonly tail: string[] = [];
   private ended = false;
+  /** Says what was dropped at the window's end even when no line comes after the flood. */
+  private dropTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: FunctionLogOptions) {}
 
@@ -113,9 +116,19 @@ export class FunctionLog {
       return;
     }
     if (++this.linesInWindow > this.options.maxLinesPerSecond) {
-      this.dropped++;
-      if (this.droppedExecution === undefined) this.droppedExecution = line.executionId ?? null;
-      else if (this.droppedExecution !== (line.executionId ?? null)) this.droppedExecution = null;
+      // Counted per execution (a few: an instance's invocations at once), then as one.
+      const execution = this.dropped.size < MAX_DROP_COUNTS || this.dropped.has(line.executionId ?? '') ? (line.executionId ?? '') : '';
+      this.dropped.set(execution, (this.dropped.get(execution) ?? 0) + 1);
+      if (this.dropTimer === null) {
+        this.dropTimer = setTimeout(
+          () => {
+            this.dropTimer = null;
+            this.reportDropped();
+          },
+          this.windowStart + 1000 - now,
+        );
+        this.dropTimer.unref();
+      }
       return;
     }
     const stream: FunctionLogStream = line.stream === 'stdout' ? 'stdout' : line.stream === 'stderr' ? 'stderr' : 'platform';
@@ -136,14 +149,21 @@ export class FunctionLog {
   }
 
   private reportDropped(): void {
-    if (this.dropped === 0) return;
+    if (this.dropTimer !== null) {
+      clearTimeout(this.dropTimer);
+      this.dropTimer = null;
+    }
+    if (this.dropped.size === 0) return;
     const limit = this.options.maxLinesPerSecond;
-    this.options.logger.warn({ dropped: this.dropped, limitPerSecond: limit }, 'function log lines dropped');
-    this.platform(
-      `${this.dropped} log lines dropped: more than ${limit} lines a second from one instance (the runner's RUNNER_FUNCTION_LOG_LINES_PER_SECOND)`,
-      this.droppedExecution ?? undefined,
-    );
-    this.dropped = 0;
-    this.droppedExecution = undefined;
+    let total = 0;
+    for (const [execution, count] of this.dropped) {
+      total += count;
+      this.platform(
+        `${count} log lines dropped: more than ${limit} lines a second from one instance (the runner's RUNNER_FUNCTION_LOG_LINES_PER_SECOND)`,
+        execution === '' ? undefined : execution,
+      );
+    }
+    this.options.logger.warn({ dropped: total, limitPerSecond: limit }, 'function log lines dropped');
+    this.dropped.clear();
   }
 }

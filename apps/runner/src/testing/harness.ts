@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemBlobStore } from '@ignite/blob-store';
-import { channels, type InvocationReport, type ReleaseActivated, readInvocationStreamEntry } from '@ignite/contracts';
+import {
+  channels,
+  type FunctionLogRecord,
+  type InvocationReport,
+  type ReleaseActivated,
+  readFunctionLogStreamEntry,
+  readInvocationStreamEntry,
+} from '@ignite/contracts';
 import { createPrismaClient, type PrismaClient } from '@ignite/database';
 import { createRedis } from '@ignite/service-kit';
 import { testDatabaseUrl, testRedisUrl, uniqueName, waitFor } from '@ignite/testing';
@@ -70,7 +77,7 @@ export async function startRunner(overrides: Record<string, string> = {}): Promi
     async stop() {
       await runner.stop(5_000);
       const redis = createRedis(testRedisUrl());
-      await redis.del(channels.invocations(prefix));
+      await redis.del(channels.invocations(prefix), channels.functionLogs(prefix));
       redis.disconnect();
       await rm(dataDir, { recursive: true, force: true });
     },
@@ -243,4 +250,28 @@ export async function reportsOf(prefix: string, ids: (string | null | undefined)
   } finally {
     redis.disconnect();
   }
+}
+
+/** The function log lines runner `prefix` shipped so far (the function-logs stream, as the API reads it). */
+export async function functionLogLines(prefix: string): Promise<FunctionLogRecord[]> {
+  const redis = createRedis(testRedisUrl());
+  try {
+    const entries = await redis.xrange(channels.functionLogs(prefix), '-', '+');
+    return entries.flatMap(([, fields]) => {
+      const { lines, invalid } = readFunctionLogStreamEntry(fields);
+      if (invalid.length > 0) throw new Error(`invalid function log lines on the stream: ${JSON.stringify(invalid)}`);
+      return lines;
+    });
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The first function log line of runner `prefix` that `match` accepts, once it is shipped. */
+export function functionLogLine(
+  prefix: string,
+  match: (line: FunctionLogRecord) => boolean,
+  timeoutMs = 10_000,
+): Promise<FunctionLogRecord> {
+  return waitFor(async () => (await functionLogLines(prefix)).find(match), timeoutMs, 'the function log line');
 }

@@ -11,6 +11,7 @@ import { buildFixtures } from '../testing/fixtures';
 import {
   addRelease,
   cleanup,
+  functionLogLine,
   invoke,
   isAlive,
   reportsOf,
@@ -46,8 +47,6 @@ describe('runner: wasm releases served by the wasm host', () => {
   /** The pids of the hosts started for a function, in order. */
   const hostPids = (fn: SeededFunction) =>
     t.logs.filter((record) => record.msg === 'instance ready' && record.functionId === fn.functionId).map((record) => record.pid as number);
-  const logsOf = (executionId: string | null) => t.logs.filter((record) => record.executionId === executionId);
-
   beforeAll(async () => {
     components = { hello: buildComponent('rust-hello'), semantics: buildComponent('handler-semantics') };
     hostKey = execFileSync(HOST, ['cache-key'], { encoding: 'utf8' }).trim();
@@ -91,11 +90,14 @@ describe('runner: wasm releases served by the wasm host', () => {
   it('puts the guest’s lines in the function’s log with their execution ids, and reports the invocations', async () => {
     const answers = await Promise.all([1, 2, 3].map(() => invoke(t.url, semantics, { action: 'echo' })));
     const ids = answers.map((answer) => answer.headers.get('x-ignite-execution-id'));
-    await waitFor(() => (ids.every((id) => logsOf(id).length > 0) ? true : undefined));
     for (const id of ids) {
-      expect(logsOf(id)).toContainEqual(
-        expect.objectContaining({ msg: 'function log', stream: 'stderr', functionId: semantics.functionId, text: `action echo in ${id}` }),
-      );
+      const line = await functionLogLine(t.prefix, (l) => l.executionId === id);
+      expect(line).toMatchObject({
+        stream: 'stderr',
+        appId: semantics.appId,
+        releaseId: semantics.releaseId,
+        text: `action echo in ${id}`,
+      });
     }
     // The host's own lines are the runner's, not a function's.
     expect(t.logs).toContainEqual(
@@ -111,7 +113,8 @@ describe('runner: wasm releases served by the wasm host', () => {
     const panicked = await invoke(t.url, semantics, { action: 'panic', message: 'kaboom' });
     expect({ status: panicked.status, body: panicked.body }).toEqual({ status: 500, body: { error: 'kaboom' } });
     const id = panicked.headers.get('x-ignite-execution-id');
-    await waitFor(() => (logsOf(id).some((record) => String(record.text).includes('kaboom')) ? true : undefined));
+    // The panic's message and where it happened, in the log of the invocation that panicked.
+    await functionLogLine(t.prefix, (l) => l.executionId === id && /panicked at .*: *$|kaboom/.test(l.text));
     const next = await invoke(t.url, semantics, { action: 'echo' });
     expect({ status: next.status, served: (next.body as { served: number }).served }).toEqual({ status: 200, served: 1 });
     expect(hostPids(semantics)).toHaveLength(1);
