@@ -11,6 +11,7 @@ const MAX_DROP_COUNTS = 16;
  * A line the SDK tagged with its invocation (sdk/ignite-rs/ignite/src/log.rs): the record
  * separator, then `exec <execution-id> stdout|stderr <text>`.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the record separator is the tag
 const TAGGED_LINE = /^\u001eexec (\S+) (stdout|stderr)(?: (.*))?$/s;
 
 export interface FunctionLogOptions {
