@@ -9,7 +9,7 @@
 #
 # Needs Postgres (migrated) and Redis; uses DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/ignite)
 # and REDIS_URL (default redis://127.0.0.1:6379). Settings (environment): DURATION (5s), WARMUP (2s),
-# CONNECTIONS (32), ROUNDS (5), FOLLOW_RUNS (50), BASE_PORT (18381).
+# CONNECTIONS (32), ROUNDS (5), FOLLOW_RUNS (50), BASE_PORT (18381), PROFILE_DIR (CPU profiles of the runner and API).
 # This is a benchmark, not a test: it fails only if something cannot run.
 set -euo pipefail
 

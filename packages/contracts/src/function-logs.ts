@@ -17,7 +17,7 @@ export type FunctionLogStream = z.infer<typeof FunctionLogStreamSchema>;
 export const FunctionLogLineSchema = z.object({
   /** The instance that wrote it: the runner's id for one run of a program or wasm host. */
   i: z.string().min(1).max(128),
-  /** Its place in the instance's log (from 0): with `i`, what makes a line shipped twice stored once. */
+  /** Its place in the instance's log (from 0): where a reader sees that lines are missing. */
   n: z.number().int().nonnegative(),
   /** The execution it belongs to, when that is known. */
   e: z.string().min(1).max(256).optional(),
@@ -47,6 +47,7 @@ export interface FunctionLogRecord {
 export const MAX_LINES_PER_ENTRY = 5_000;
 
 const OwnerSchema = z.object({ appId: z.uuid(), releaseId: z.uuid() });
+const EntryItemsSchema = z.array(z.unknown()).max(MAX_LINES_PER_ENTRY);
 
 /** The lines of one function-logs stream entry (fields as Redis returns them), each validated; what is not valid, as issues. */
 export function readFunctionLogStreamEntry(fields: string[]): { lines: FunctionLogRecord[]; invalid: z.core.$ZodIssue[][] } {
@@ -62,7 +63,7 @@ export function readFunctionLogStreamEntry(fields: string[]): { lines: FunctionL
   } catch {
     parsed = null;
   }
-  const items = z.array(z.unknown()).max(MAX_LINES_PER_ENTRY).safeParse(parsed);
+  const items = EntryItemsSchema.safeParse(parsed);
   if (!items.success) return { lines: [], invalid: [items.error.issues] };
   const { valid, invalid } = validateEach(FunctionLogLineSchema, items.data);
   const lines = valid.map(

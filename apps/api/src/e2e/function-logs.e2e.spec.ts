@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { channels, type FunctionLogLine, functionLogStreamFields } from '@ignite/contracts';
 import { waitFor } from '@ignite/testing';
 import { request } from 'undici';
+import { LogsRepository } from '../logs/logs.repository';
 import { RUST_PROJECT, tarGz } from './archives';
 import { steps, type TestApi, TestEnv } from './harness';
 
@@ -112,6 +113,64 @@ describe('function logs (e2e)', () => {
       'page line 5',
       'page line 6',
     ]);
+  });
+
+  it('pages across the chunks the lines were stored in, in the order they came', async () => {
+    const sizes = [3, 1, 4, 2];
+    let n = 0;
+    for (const size of sizes) {
+      await ship(Array.from({ length: size }, () => ({ e: 'exec-chunks', s: 'stderr' as const, x: `chunk line ${n++}` })));
+    }
+    await waitFor(
+      async () => ((await logs('?execution=exec-chunks')).json.lines.length === n ? true : undefined),
+      10_000,
+      'the lines stored',
+    );
+    const seen: string[] = [];
+    let cursor = '0';
+    for (;;) {
+      const page = await logs(`?execution=exec-chunks&limit=3&cursor=${cursor}`);
+      seen.push(...page.json.lines.map((l: { text: string }) => l.text));
+      cursor = page.json.cursor;
+      if (!page.json.more) break;
+    }
+    expect(seen).toEqual(Array.from({ length: n }, (_, i) => `chunk line ${i}`));
+    expect((await logs('?execution=exec-chunks&limit=5')).json.lines.map((l: { text: string }) => l.text)).toEqual(seen.slice(-5));
+  });
+
+  it('stores a line with a NUL or half a surrogate pair, each as U+FFFD, and its neighbours with it', async () => {
+    await ship([
+      { e: 'exec-odd', s: 'stderr', x: 'nul \u0000 here' },
+      { e: 'exec-odd', s: 'stderr', x: 'half \ud800 pair' },
+      { e: 'exec-odd', s: 'stderr', x: 'plain' },
+    ]);
+    const lines = await waitFor(
+      async () => {
+        const page = await logs('?execution=exec-odd');
+        return page.json.lines.length === 3 ? page.json.lines : undefined;
+      },
+      10_000,
+      'the odd lines stored',
+    );
+    expect(lines.map((l: { text: string }) => l.text)).toEqual(['nul \uFFFD here', 'half \uFFFD pair', 'plain']);
+  });
+
+  it('stores an entry read twice once', async () => {
+    const repository = api.app.get(LogsRepository);
+    const line = {
+      appId,
+      releaseId,
+      instanceId: instance,
+      seq: 0,
+      executionId: 'exec-twice',
+      stream: 'stderr' as const,
+      text: 'once',
+      at: new Date(),
+    };
+    const entry = { entryId: `0-${randomUUID()}`, appId, releaseId, lines: [line] };
+    expect(await repository.store([entry])).toBe(1);
+    expect(await repository.store([entry])).toBe(0);
+    expect((await logs('?execution=exec-twice')).json.lines.map((l: { text: string }) => l.text)).toEqual(['once']);
   });
 
   it("shows an app's logs to its org only", async () => {

@@ -156,17 +156,25 @@ describe('limits, quotas and retention (e2e)', () => {
     };
     const recent = { ...old, executionId: randomUUID(), createdAt: new Date(now - 6 * DAY_MS) };
     await env.prisma.invocation.createMany({ data: [old, recent] });
-    const logLine = (instanceId: string, daysAgo: number) => ({
-      appId: app.id,
-      releaseId: randomUUID(),
-      instanceId,
-      seq: 0,
-      stream: 'stderr',
-      text: 'a line',
-      at: new Date(now - daysAgo * DAY_MS),
-      createdAt: new Date(now - daysAgo * DAY_MS),
-    });
-    await env.prisma.functionLogLine.createMany({ data: [logLine('old-instance', 8), logLine('recent-instance', 6)] });
+    const logChunk = (instanceId: string, daysAgo: number) => {
+      const at = new Date(now - daysAgo * DAY_MS);
+      return {
+        appId: app.id,
+        releaseId: randomUUID(),
+        entryId: `${instanceId}-entry`,
+        lineCount: 1,
+        firstAt: at,
+        lastAt: at,
+        executionIds: [],
+        instanceIds: [instanceId],
+        executions: [],
+        streams: ['stderr'],
+        texts: ['a line'],
+        ats: [at],
+        createdAt: at,
+      };
+    };
+    await env.prisma.functionLogChunk.createMany({ data: [logChunk('old-instance', 8), logChunk('recent-instance', 6)] });
 
     const build = async (finishedDaysAgo: number) => {
       const id = randomUUID();
@@ -186,8 +194,8 @@ describe('limits, quotas and retention (e2e)', () => {
     expect(swept.invocations).toBeGreaterThanOrEqual(1);
     expect(swept.buildLogs).toBeGreaterThanOrEqual(1);
     expect(swept.functionLogLines).toBeGreaterThanOrEqual(1);
-    const linesLeft = await env.prisma.functionLogLine.findMany({ where: { appId: app.id }, select: { instanceId: true } });
-    expect(linesLeft.map((line) => line.instanceId)).toEqual(['recent-instance']);
+    const chunksLeft = await env.prisma.functionLogChunk.findMany({ where: { appId: app.id }, select: { instanceIds: true } });
+    expect(chunksLeft.map((chunk) => chunk.instanceIds)).toEqual([['recent-instance']]);
     const left = await env.prisma.invocation.findMany({ where: { appId: app.id }, select: { executionId: true } });
     expect(left.map((row) => row.executionId)).toEqual([recent.executionId]);
     expect(await env.prisma.buildLogLine.count({ where: { buildId: stale } })).toBe(0);

@@ -1,11 +1,11 @@
-import { channels, type FunctionLogRecord, readFunctionLogStreamEntry } from '@ignite/contracts';
+import { channels, readFunctionLogStreamEntry } from '@ignite/contracts';
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { ApiConfig } from '../config';
 import { RedisService } from '../infra/redis.service';
 import { type StreamEntry, StreamGroupReader } from '../infra/stream-group-reader';
 import { API_CONFIG } from '../infra/tokens';
-import { LogsRepository } from './logs.repository';
+import { type FunctionLogEntry, LogsRepository } from './logs.repository';
 
 export const FUNCTION_LOGS_GROUP = 'api';
 
@@ -48,15 +48,16 @@ export class LogsConsumer implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async handle(entries: StreamEntry[]): Promise<void> {
-    const lines: FunctionLogRecord[] = [];
+    const chunks: FunctionLogEntry[] = [];
     for (const [id, fields] of entries) {
       if (!fields) continue; // Trimmed from the stream while pending.
       const read = readFunctionLogStreamEntry(fields);
       for (const issues of read.invalid) this.logger.warn({ entryId: id, issues: issues.slice(0, 5) }, 'invalid function log line dropped');
-      for (const line of read.lines) lines.push(line);
+      const first = read.lines[0];
+      if (first !== undefined) chunks.push({ entryId: id, appId: first.appId, releaseId: first.releaseId, lines: read.lines });
     }
-    await this.logs.store(lines);
-    const apps = new Set(lines.map((line) => line.appId));
+    await this.logs.store(chunks);
+    const apps = new Set(chunks.map((chunk) => chunk.appId));
     // A lost notice only delays a follower until its next poll.
     await Promise.allSettled([...apps].map((appId) => this.redis.publish(channels.functionLogsStored(this.prefix, appId), 1)));
   }

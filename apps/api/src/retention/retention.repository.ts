@@ -14,12 +14,16 @@ export class RetentionRepository {
       )`;
   }
 
-  /** Deletes up to `batch` function log lines stored before `before`; resolves with how many. */
-  async deleteFunctionLogLinesBefore(before: Date, batch: number): Promise<number> {
-    return this.prisma.$executeRaw`
-      DELETE FROM function_log_lines WHERE id IN (
-        SELECT id FROM function_log_lines WHERE "createdAt" < ${before} LIMIT ${batch}
-      )`;
+  /** Deletes up to `batch` chunks of function log lines stored before `before`; resolves with how many chunks and lines. */
+  async deleteFunctionLogChunksBefore(before: Date, batch: number): Promise<{ chunks: number; lines: number }> {
+    const [row] = await this.prisma.$queryRaw<{ chunks: number; lines: number | null }[]>`
+      WITH deleted AS (
+        DELETE FROM function_log_chunks WHERE id IN (
+          SELECT id FROM function_log_chunks WHERE "createdAt" < ${before} LIMIT ${batch}
+        ) RETURNING "lineCount"
+      )
+      SELECT count(*)::int AS chunks, sum("lineCount")::int AS lines FROM deleted`;
+    return { chunks: row?.chunks ?? 0, lines: row?.lines ?? 0 };
   }
 
   /**

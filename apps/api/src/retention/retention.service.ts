@@ -9,6 +9,8 @@ const DAY_MS = 24 * 3600 * 1000;
 export const SWEEP_INTERVAL_MS = 3600 * 1000;
 const INVOCATION_BATCH = 10_000;
 const BUILD_BATCH = 200;
+/** Chunks of up to 5,000 lines each. */
+const FUNCTION_LOG_CHUNK_BATCH = 200;
 
 /**
  * Keeps Postgres from growing without bound: invocation records older than
@@ -57,9 +59,10 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
       deleted = await this.retention.deleteBuildLogsBefore(logsBefore, BUILD_BATCH);
       buildLogs += deleted;
     }
-    for (let deleted = INVOCATION_BATCH; deleted === INVOCATION_BATCH && !this.stopping; ) {
-      deleted = await this.retention.deleteFunctionLogLinesBefore(functionLogsBefore, INVOCATION_BATCH);
-      functionLogLines += deleted;
+    for (let chunks = FUNCTION_LOG_CHUNK_BATCH; chunks === FUNCTION_LOG_CHUNK_BATCH && !this.stopping; ) {
+      const deleted = await this.retention.deleteFunctionLogChunksBefore(functionLogsBefore, FUNCTION_LOG_CHUNK_BATCH);
+      chunks = deleted.chunks;
+      functionLogLines += deleted.lines;
     }
     if (invocations > 0 || buildLogs > 0 || functionLogLines > 0) {
       this.logger.info(

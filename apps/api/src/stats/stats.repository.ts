@@ -42,8 +42,9 @@ export class StatsRepository {
                  WHEN i.error LIKE 'the function exceeded its memory limit%' THEN 'memory'
                  WHEN i.error LIKE 'the function''s process exited%' THEN 'crash'
                  WHEN i."statusCode" = 500 AND EXISTS (
-                   SELECT 1 FROM function_log_lines l
-                    WHERE l."appId" = i."appId" AND l."executionId" = i."executionId"
+                   SELECT 1 FROM function_log_chunks c, unnest(c.executions, c.texts) AS l(execution, text)
+                    WHERE c."appId" = i."appId" AND c."executionIds" @> ARRAY[i."executionId"]
+                      AND l.execution = i."executionId"
                       AND (l.text LIKE 'panicked at %' OR l.text LIKE 'thread % panicked at %')
                  ) THEN 'panic'
                  WHEN i."statusCode" = 500 THEN 'handler'

@@ -151,6 +151,35 @@ async fn log_lines_carry_the_invocation_they_belong_to() {
 }
 
 #[tokio::test]
+async fn a_flood_of_lines_from_invocations_at_once_arrives_whole_and_in_order() {
+    const LINES: usize = 5_000;
+    let server = Server::start(SEMANTICS, &[]);
+    let mut clients = Vec::new();
+    for c in 0..6 {
+        let mut client = server.client().await;
+        clients.push(tokio::spawn(async move {
+            let id = format!("flood-{c}");
+            let reply = client
+                .post_as(&id, &json!({ "action": "lines", "count": LINES }))
+                .await;
+            assert_eq!(reply.status, 200);
+        }));
+    }
+    for client in clients {
+        client.await.unwrap();
+    }
+    let stderr = server.stop();
+    for c in 0..6 {
+        let tag = format!("\u{1e}exec flood-{c} stderr line ");
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with(&tag)).collect();
+        assert_eq!(lines.len(), LINES, "the lines of flood-{c}");
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(*line, format!("{tag}{i} of flood-{c}"));
+        }
+    }
+}
+
+#[tokio::test]
 async fn invalid_json_is_400_and_the_handler_is_not_called() {
     let server = Server::start(SEMANTICS, &[]);
     let mut client = server.client().await;

@@ -33,7 +33,10 @@ use hyper_util::rt::TokioIo;
 /// Runs the serve loop until SIGTERM/SIGINT, then exits the process: 0 after a graceful
 /// shutdown, 1 if the server could not start.
 pub(crate) fn run<H: Handler>(handler: H, crate_name: &'static str) -> ! {
-    let code = match start(handler, crate_name) {
+    let started = start(handler, crate_name);
+    // Exit runs no destructors: the log lines still waiting go out first.
+    crate::log::flush();
+    let code = match started {
         Ok(()) => 0,
         Err(message) => {
             eprintln!("ignite: {message}");

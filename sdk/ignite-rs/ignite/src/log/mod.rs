@@ -18,6 +18,9 @@
 //! invocation (at start, by a task the handler spawned with `tokio::spawn`, with std's macros,
 //! by a dependency) is written as it is, and the platform records it without an execution.
 //!
+//! Natively the lines go to stderr in batches from a thread of the SDK's (`stderr_batches`:
+//! a flood of lines costs a few large writes, not one system call each).
+//!
 //! On wasm32 each invocation has a component instance of its own: the host knows which
 //! invocation every line belongs to, and the macros write as std's do.
 
@@ -26,6 +29,11 @@ use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
 use crate::context::Context;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod stderr_batches;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use stderr_batches::flush;
 
 /// Starts a tagged line (see the module's documentation).
 const TAG: char = '\u{1e}';
@@ -95,14 +103,23 @@ pub fn write_line(stream: Stream, args: fmt::Arguments<'_>) {
     let _ = text.write_fmt(args);
     with_current_execution(|execution| {
         let out = tagged(stream, execution, &text);
-        // Nowhere to say that the stream is gone; std's macros would panic, which a log line
-        // must not do to an invocation.
         if cfg!(target_arch = "wasm32") && stream == Stream::Stdout {
+            // Nowhere to say that the stream is gone; std's macros would panic, which a log
+            // line must not do to an invocation.
             let _ = std::io::stdout().lock().write_all(out.as_bytes());
         } else {
-            let _ = std::io::stderr().lock().write_all(out.as_bytes());
+            write_stderr(&out);
         }
     });
+}
+
+/// Natively in batches, off the handler's thread (see `stderr_batches`); on wasm32 the host
+/// reads each write as it comes.
+fn write_stderr(out: &str) {
+    #[cfg(not(target_arch = "wasm32"))]
+    stderr_batches::write(out.as_bytes());
+    #[cfg(target_arch = "wasm32")]
+    let _ = std::io::stderr().lock().write_all(out.as_bytes());
 }
 
 /// The bytes written for `text`: a tagged line per line of it inside an invocation; outside
@@ -130,7 +147,7 @@ pub(crate) fn platform_line(text: &str) {
             Some(_) => tagged(Stream::Stderr, execution, text),
             None => format!("ignite: {text}\n"),
         };
-        let _ = std::io::stderr().lock().write_all(out.as_bytes());
+        write_stderr(&out);
     });
 }
 
@@ -143,6 +160,8 @@ pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         let in_invocation = with_current_execution(|execution| execution.is_some());
         if !in_invocation {
+            // Its message after the lines written before it.
+            flush();
             previous(info);
             return;
         }
