@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { repoRoot, rustHelloUserSource, testDatabaseUrl, waitFor } from '@ignite/testing';
 import pg from 'pg';
 
@@ -21,14 +21,20 @@ const runnerPort = apiPort + 1;
 const directPort = apiPort + 2;
 const dataDir = mkdtempSync(join(tmpdir(), 'ignite-e2e-'));
 const cliConfig = join(dataDir, 'cli-config.json');
-const dodil = join(repoRoot, 'node_modules', '.bin', 'dodil');
-const ignite = join(repoRoot, 'node_modules', '.bin', 'ignite');
+// Where `npm start` puts the `dodil` and `ignite` launchers (by default a directory already on
+// PATH, such as ~/.local/bin; here one of the test's own).
+const binDir = join(dataDir, 'bin');
+/** The user's PATH as `npm start` leaves it: nothing of the repository's, and the launchers' directory. */
+const userPath = [
+  ...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !resolve(dir).startsWith(repoRoot)),
+  binDir,
+].join(delimiter);
 
 /** A new shell: only the user's environment and the CLI config the platform wrote. */
 function shell(command: string, cwd: string) {
   const result = spawnSync('bash', ['-c', command], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, IGNITE_CLI_CONFIG: cliConfig },
+    env: { PATH: userPath, HOME: process.env.HOME, IGNITE_CLI_CONFIG: cliConfig },
     encoding: 'utf8',
     timeout: 600_000,
   });
@@ -53,6 +59,7 @@ describe('the contract, end to end through the CLI', () => {
         RUNNER_DIRECT_PORT: String(directPort),
         IGNITE_DATA_DIR: dataDir,
         IGNITE_CLI_CONFIG: cliConfig,
+        IGNITE_CLI_BIN_DIR: binDir,
         IGNITE_QUEUE_PREFIX: database,
         IGNITE_BUILD_CACHE_DIR: process.env.IGNITE_BUILD_CACHE_DIR ?? join(homedir(), '.cache', 'ignite', 'test-build-cache'),
         LOG_LEVEL: 'warn',
@@ -98,38 +105,52 @@ describe('the contract, end to end through the CLI', () => {
     rmSync(source, { recursive: true, force: true });
   });
 
-  it('runs the five contract lines and answers with the contract JSON', () => {
+  it('puts dodil and ignite on PATH, each one Node 24 start away', () => {
+    expect(platformLog).toContain(`dodil and ignite in ${binDir} now run this clone's CLI`);
+    expect(shell('command -v dodil ignite', tmpdir()).stdout.trim().split('\n')).toEqual([join(binDir, 'dodil'), join(binDir, 'ignite')]);
+    for (const command of ['dodil', 'ignite']) {
+      // One process start: the launcher execs Node 24 itself, not a shim on whatever node is first.
+      const exec = /^exec '([^']+)' '([^']+)' "\$@"$/m.exec(readFileSync(join(binDir, command), 'utf8'));
+      expect(exec?.[2]).toBe(join(repoRoot, 'apps', 'cli', 'bin', `${command}.js`));
+      expect(spawnSync(exec![1]!, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout).toMatch(/^(2[4-9]|[3-9]\d)\./);
+    }
+    const help = shell('ignite --help', tmpdir());
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: ignite');
+  });
+
+  it('runs the five contract lines, typed verbatim, and answers with the contract JSON', () => {
     const lines = [
-      `${dodil} ignite app create hello --runtime rust --rust-target native`,
-      `${dodil} ignite draft save org:hello --code ./`,
-      `${dodil} ignite draft compile org:hello`,
-      `${dodil} ignite draft publish org:hello`,
+      `dodil ignite app create hello --runtime rust --rust-target native`,
+      `dodil ignite draft save org:hello --code ./`,
+      `dodil ignite draft compile org:hello`,
+      `dodil ignite draft publish org:hello`,
     ];
     for (const line of lines) {
       const result = shell(line, source);
       expect({ line, code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ line, code: 0, stderr: '' });
     }
-    const invoke = shell(`${dodil} ignite invoke org:hello -p '{"message": "hi there"}'`, source);
+    const invoke = shell(`dodil ignite invoke org:hello -p '{"message": "hi there"}'`, source);
 
     expect(invoke.code).toBe(0);
     const body = JSON.parse(invoke.stdout);
     expect(body).toMatchObject({ message: 'hi there', function_id: 'org/hello' });
     expect(body.execution_id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const again = shell(`${ignite} invoke org:hello -p '{}'`, source);
+    const again = shell(`ignite invoke org:hello -p '{}'`, source);
     expect(JSON.parse(again.stdout)).toMatchObject({ message: 'Hello from Rust!', function_id: 'org/hello' });
   });
 
   it('gives one clear line and a non-zero exit for what a new user gets wrong', () => {
     const cases: [string, RegExp][] = [
       [
-        `${dodil} ignite app create fresh --runtime rust --rust-target arm`,
+        `dodil ignite app create fresh --runtime rust --rust-target arm`,
         /rustTarget "arm" is not supported; supported targets: native, wasm/,
       ],
-      [`${dodil} ignite app create fresh --runtime rust`, /^$/],
-      [`${dodil} ignite draft compile org:fresh`, /draft/i],
-      [`${dodil} ignite invoke org:fresh -p '{}'`, /publish/i],
-      [`${dodil} ignite invoke org:hello -p '{"message": '`, /not valid JSON/],
+      [`dodil ignite app create fresh --runtime rust`, /^$/],
+      [`dodil ignite draft compile org:fresh`, /draft/i],
+      [`dodil ignite invoke org:fresh -p '{}'`, /publish/i],
+      [`dodil ignite invoke org:hello -p '{"message": '`, /not valid JSON/],
     ];
     for (const [line, message] of cases) {
       const result = shell(line, source);
@@ -145,7 +166,7 @@ describe('the contract, end to end through the CLI', () => {
   });
 
   it('says how to start the API when it is not running', () => {
-    const result = shell(`IGNITE_API_URL=http://127.0.0.1:59999 ${dodil} ignite app list`, source);
+    const result = shell(`IGNITE_API_URL=http://127.0.0.1:59999 dodil ignite app list`, source);
 
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim()).toBe(

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { installCliLaunchers } from './cli-launchers.mts';
 import { ProvisionError, say } from './log.mts';
 import { applyMigrations, createMigration } from './migrations.mts';
 import { localSecrets } from './secrets.mts';
@@ -107,6 +108,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await buildTypeScript(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
+      installCliLaunchers(root, { takeOver: true });
       return startPlatform(root, {
         DATABASE_URL: s.databaseUrl,
         REDIS_URL: s.redisUrl,
@@ -124,6 +126,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await buildTypeScript(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
+      installCliLaunchers(root, { takeOver: false });
       await lint(root);
       // Build caches live outside the clone so CI runs on this machine stay warm; a fresh
       // machine simply starts cold.
