@@ -141,6 +141,32 @@ describe('the contract, end to end through the CLI', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ message: 'Hello from Rust!', function_id: 'org/hello' });
   });
 
+  it('init, then deploy of the new folder, ends with a published release that answers', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'ignite-deploy-'));
+    try {
+      expect(shell('dodil ignite init deployed', parent).code).toBe(0);
+      const folder = join(parent, 'deployed');
+      // Not on a terminal and without --yes: it asks for --yes rather than creating an app.
+      const asked = shell('dodil ignite deploy org:deployed', folder);
+      expect(asked.code).not.toBe(0);
+      expect(asked.stderr.trim()).toBe('error: app org:deployed does not exist; add --yes to create it as org:deployed (rust, native)');
+      const deployed = shell('dodil ignite deploy org:deployed --yes', folder);
+      expect({ code: deployed.code, stderr: deployed.code === 0 ? '' : deployed.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(deployed.stdout).toMatch(/^published org:deployed release 1 \(native, sha256 [0-9a-f]{64}\)$/m);
+      expect(deployed.stderr).toMatch(/^created app org:deployed \(rust, native, auth key\)$/m);
+      expect(deployed.stderr).toMatch(/^build succeeded in [\d.]+ s/m);
+      const invoke = shell(`dodil ignite invoke org:deployed -p '{"message": "deployed"}'`, folder);
+      expect(invoke.code).toBe(0);
+      expect(JSON.parse(invoke.stdout)).toMatchObject({ message: 'deployed', function_id: 'org/deployed' });
+      // Again: the app is there, a new release.
+      const again = shell('dodil ignite deploy org:deployed --quiet', folder);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/^published org:deployed release 2 /m);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
   it('gives one clear line and a non-zero exit for what a new user gets wrong', () => {
     const cases: [string, RegExp][] = [
       [

@@ -3,7 +3,9 @@ import { ApiError, ApiUnreachableError } from './api-client';
 import { registerAppCommands } from './commands/app';
 import { registerBuildCommands } from './commands/builds';
 import { CommandContext } from './commands/context';
+import { registerDeployCommand } from './commands/deploy';
 import { registerDraftCommands } from './commands/draft';
+import { registerInitCommand } from './commands/init';
 import { registerInvokeCommand } from './commands/invoke';
 import { registerKeyCommands } from './commands/keys';
 import { registerLoginCommand } from './commands/login';
@@ -26,6 +28,8 @@ export function buildProgram(binary: 'dodil' | 'ignite'): Command {
     await action(new CommandContext(Boolean(program.opts<{ json?: boolean }>().json)));
   };
   for (const register of [
+    registerInitCommand,
+    registerDeployCommand,
     registerAppCommands,
     registerDraftCommands,
     registerReleaseCommands,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { formatBytes } from '../output';
 import type { CommandContext } from './context';
-import { followBuild } from './follow-build';
+import { buildOutcome, compileDraft, publishedText, saveDraft } from './draft-steps';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>) => () => Promise<void>;
 
@@ -17,15 +16,8 @@ export function registerDraftCommands(program: Command, run: Run, example: (line
     .action(function (this: Command, ref: string) {
       const { code } = this.opts<{ code: string }>();
       return run(async (ctx) => {
-        const target = ctx.ref(ref);
-        // Loaded here: tar and the ignore rules are the draft's, not every command's start.
-        const { packSource } = require('../pack-source') as typeof import('../pack-source.js');
-        const packed = await packSource(code);
-        const saved = await ctx.client.saveDraft(target, packed.archive, packed.contentType);
-        ctx.out.result({ ...saved, files: packed.files }, () => {
-          const what = packed.files > 0 ? `${packed.files} files, ` : '';
-          return `saved draft revision ${saved.revision} of ${target.org}:${target.app} (${what}${formatBytes(saved.size)}, sha256 ${saved.sha256})`;
-        });
+        const { saved, text } = await saveDraft(ctx, ctx.ref(ref), code);
+        ctx.out.result(saved, () => text);
       })();
     });
 
@@ -40,26 +32,13 @@ export function registerDraftCommands(program: Command, run: Run, example: (line
       const opts = this.opts<{ wait: boolean; quiet?: boolean }>();
       return run(async (ctx) => {
         const target = ctx.ref(ref);
-        const build = await ctx.client.compile(target);
         if (!opts.wait) {
+          const build = await ctx.client.compile(target);
           ctx.out.result(build, () => build.id);
           return;
         }
-        ctx.out.note(`build ${build.id} ${build.status} (draft revision ${build.draftRevision}, ${build.target})`);
-        const finished = await followBuild(ctx, target.org, build.id, Boolean(opts.quiet) || ctx.out.json);
-        ctx.out.result(finished, () => {
-          if (finished.status === 'succeeded') {
-            const secs = finished.buildMs !== null ? ` in ${(finished.buildMs / 1000).toFixed(1)} s` : '';
-            return ctx.out.colors.green(
-              `build succeeded${secs}: artifact ${finished.artifactSha256} (${formatBytes(finished.artifactSize ?? 0)}, ${finished.toolchain})`,
-            );
-          }
-          const errors = Array.isArray(finished.diagnostics) ? (finished.diagnostics as string[]) : [];
-          return [
-            ctx.out.colors.red(`build ${finished.status}: ${finished.errorSummary ?? 'no reason given'}`),
-            ...errors.slice(0, 10).map((e) => `  ${e}`),
-          ].join('\n');
-        });
+        const finished = await compileDraft(ctx, target, Boolean(opts.quiet));
+        ctx.out.result(finished, () => buildOutcome(ctx, finished));
         if (finished.status !== 'succeeded') process.exitCode = 1;
       })();
     });
@@ -73,10 +52,7 @@ export function registerDraftCommands(program: Command, run: Run, example: (line
       run(async (ctx) => {
         const target = ctx.ref(ref);
         const release = await ctx.client.publish(target);
-        ctx.out.result(
-          release,
-          () => `published ${target.org}:${target.app} release ${release.number} (${release.target}, sha256 ${release.artifactSha256})`,
-        );
+        ctx.out.result(release, () => publishedText(target, release));
       })(),
     );
 }
