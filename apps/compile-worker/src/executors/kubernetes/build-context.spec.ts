@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseCargoManifest } from '@ignite/function-manifest';
 import * as tar from 'tar';
-import { parseCargoManifest } from '../../manifest/cargo-manifest';
 import { packBuildContext, rewriteSdkPaths } from './build-context';
 
 const sdk = { onWorker: '/srv/ignite/sdk/ignite-rs/ignite', inImage: '/opt/ignite/sdk/ignite-rs/ignite' };

@@ -1,10 +1,8 @@
 import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dependencyTables, isTable, parseCargoManifest, type TomlTable } from '@ignite/function-manifest';
 import { stringify } from 'smol-toml';
 import * as tar from 'tar';
-import { parseCargoManifest } from '../../manifest/cargo-manifest';
-import { dependencyTables } from '../../manifest/dependency-tables';
-import { isTable, type TomlTable } from '../../manifest/toml-table';
 
 export interface SdkLocation {
   /** The SDK crate on the worker, as the prepared Cargo.toml references it (IGNITE_SDK_PATH). */

@@ -1,8 +1,8 @@
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareProject } from '@ignite/function-manifest';
 import { repoRoot } from '@ignite/testing';
-import { prepareProject } from '../../manifest/prepare-project';
 import type { BuildTarget } from '../build-executor';
 import { kubernetesExecutorConfigSchema } from './kubernetes-config';
 

@@ -10,10 +10,9 @@ import {
   buildExchangeDir,
   generateBuildTokenKey,
 } from '@ignite/build-tokens';
+import { parseCargoManifest, prepareProject } from '@ignite/function-manifest';
 import { repoRoot, waitFor, writeFunctionSource } from '@ignite/testing';
 import * as tar from 'tar';
-import { parseCargoManifest } from '../../manifest/cargo-manifest';
-import { prepareProject } from '../../manifest/prepare-project';
 import { BuildFailure, type BuildRequest, type LogStream } from '../build-executor';
 import type { KubernetesExecutorOptions } from './kubernetes-executor';
 import { assertEsmRequireSupported } from './testing/esm-support';

@@ -1,3 +1,0 @@
-export * from './manifest-error';
-export * from './prepare-project';
-export * from './prepared-project';
