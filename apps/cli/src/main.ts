@@ -11,6 +11,7 @@ import { registerKeyCommands } from './commands/keys';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerReleaseCommands } from './commands/releases';
+import { registerDevCommand } from './dev/dev-command';
 import { UsageError } from './refs';
 
 /**
@@ -30,6 +31,7 @@ export function buildProgram(binary: 'dodil' | 'ignite'): Command {
   for (const register of [
     registerInitCommand,
     registerDeployCommand,
+    registerDevCommand,
     registerAppCommands,
     registerDraftCommands,
     registerReleaseCommands,

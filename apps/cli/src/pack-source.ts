@@ -16,7 +16,8 @@ export interface PackedSource {
 /** Always left out of a packed directory: build output and version control. */
 const ALWAYS_IGNORED = ['target/', '.git/'];
 
-async function listFiles(root: string): Promise<string[]> {
+/** The files of a project directory as `draft save` uploads them (and `dev` builds them), relative, sorted. */
+export async function sourceFiles(root: string): Promise<string[]> {
   const rules = ignore().add(ALWAYS_IGNORED);
   const gitignore = join(root, '.gitignore');
   if (existsSync(gitignore)) rules.add(readFileSync(gitignore, 'utf8'));
@@ -53,7 +54,7 @@ export async function packSource(path: string): Promise<PackedSource> {
     if (name.endsWith('.tar.gz') || name.endsWith('.tgz')) return describe(archive, 'application/gzip', 0);
     throw new Error(`--code ${path}: an archive must be .tar.gz, .tgz or .zip (or pass the project directory)`);
   }
-  const files = await listFiles(path);
+  const files = await sourceFiles(path);
   if (!files.includes('Cargo.toml'))
     throw new Error(`--code ${path}: no Cargo.toml in that directory; point --code at the function's project`);
   const chunks: Buffer[] = [];
