@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError, ApiUnreachableError } from './api-client';
 import { registerAppCommands } from './commands/app';
 import { registerBuildCommands } from './commands/builds';
+import { registerCompletionCommand } from './commands/completion';
 import { CommandContext } from './commands/context';
 import { registerDeployCommand } from './commands/deploy';
 import { registerDraftCommands } from './commands/draft';
@@ -43,6 +44,7 @@ export function buildProgram(binary: 'dodil' | 'ignite'): Command {
   ]) {
     register(program, run, example);
   }
+  registerCompletionCommand(root);
   for (const command of [root, program]) command.exitOverride();
   return root;
 }
