@@ -98,6 +98,20 @@ describe('ignite dev', () => {
     expect(answer.headers.get('x-ignite-release')).toBe('dev-1');
   });
 
+  it("answers `ignite invoke` on the platform's invoke route too", () => {
+    const invoke = spawnSync(ignite, ['invoke', 'org:hello', '-p', '{"message": "via the CLI"}'], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        IGNITE_CLI_CONFIG: join(parent, 'no-config.json'),
+        IGNITE_INVOKE_URL: `http://127.0.0.1:${port}`,
+      },
+    });
+    expect(invoke.stderr).toBe('');
+    expect(JSON.parse(invoke.stdout)).toMatchObject({ message: 'via the CLI', function_id: 'org/hello' });
+  });
+
   it('answers the edited code after the printed rebuild, with no failed request during the swap', async () => {
     const failures: string[] = [];
     const versions = new Set<string>();

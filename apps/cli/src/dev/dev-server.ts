@@ -11,6 +11,9 @@ const ERRORS = {
   badGateway: { code: 'bad_gateway', status: 502 },
 } as const;
 
+/** `POST /v1/orgs/{org}/apps/{app}/invoke`, the data plane's public route. */
+const INVOKE_ROUTE = /^\/v1\/orgs\/[^/?]+\/apps\/[^/?]+\/invoke(?=\?|$)/;
+
 export interface DevServerOptions {
   port: number;
   functionId: string;
@@ -97,7 +100,8 @@ export class DevServer {
       host: '127.0.0.1',
       port: instance.port,
       method: req.method,
-      path: req.url,
+      // The platform's invoke route too (`ignite invoke` with IGNITE_INVOKE_URL pointed here): the handler sees `/`.
+      path: (req.url ?? '/').replace(INVOKE_ROUTE, '/'),
       headers: { ...req.headers, 'x-ignite-execution-id': executionId, 'x-ignite-function-id': this.options.functionId },
     });
     const timer = setTimeout(() => {
