@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the CLI's start-up and of one `ignite invoke` beside curl (see bench.mts). Builds
 # the apps (tsc -b), then runs bench.mts on the provisioned Node 24. Needs cargo (ignite dev
-# builds the function) and curl; no Postgres or Redis. Settings: RUNS (30), PORT (18797).
+# builds the function) and curl. With DATABASE_URL (and REDIS_URL) also the platform, for the
+# draft compile figure. Settings: RUNS (30), PORT (18797), COMPILES (5).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
