@@ -24,10 +24,13 @@ const cliConfig = join(dataDir, 'cli-config.json');
 // Where `npm start` puts the `dodil` and `ignite` launchers (by default a directory already on
 // PATH, such as ~/.local/bin; here one of the test's own).
 const binDir = join(dataDir, 'bin');
-/** The user's PATH as `npm start` leaves it: nothing of the repository's, and the launchers' directory. */
+/**
+ * The user's PATH as `npm start` leaves it: the launchers' directory (first: a machine's own
+ * launchers, from another clone's `npm test`, may be on PATH too), and nothing of the repository's.
+ */
 const userPath = [
-  ...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !resolve(dir).startsWith(repoRoot)),
   binDir,
+  ...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !resolve(dir).startsWith(repoRoot)),
 ].join(delimiter);
 
 /** A new shell: only the user's environment and the CLI config the platform wrote. */

@@ -12,8 +12,6 @@ import { repoRoot, waitFor } from '@ignite/testing';
 jest.setTimeout(600_000);
 
 const ignite = join(repoRoot, 'node_modules', '.bin', 'ignite');
-const port = 40_000 + Math.floor(Math.random() * 5000);
-const url = `http://127.0.0.1:${port}/`;
 
 const VERSION_2 = `use ignite::prelude::*;
 use serde_json::json;
@@ -24,7 +22,7 @@ async fn handler(req: Request, ctx: Context) -> Result<impl IntoResponse> {
     match action.as_str() {
         "fail" => Err(Error::msg("it failed on purpose")),
         "sleep" => {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            std::thread::sleep(std::time::Duration::from_secs(5));
             Ok(json!({ "slept": true }))
         }
         _ => {
@@ -35,12 +33,14 @@ async fn handler(req: Request, ctx: Context) -> Result<impl IntoResponse> {
 }
 `;
 
-async function post(body: unknown): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, json: (await response.json()) as Record<string, unknown>, headers: response.headers };
 }
 
-describe('ignite dev', () => {
+describe.each(['native', 'wasm'])('ignite dev --rust-target %s', (target) => {
+  const port = 40_000 + Math.floor(Math.random() * 5000) + (target === 'wasm' ? 5000 : 0);
+  const url = `http://127.0.0.1:${port}/`;
   let parent: string;
   let folder: string;
   let dev: ChildProcess;
@@ -58,7 +58,7 @@ describe('ignite dev', () => {
     expect(init.status).toBe(0);
     folder = join(parent, 'hello');
     writeFileSync(join(folder, '.env'), 'GREETING=hi from .env\n');
-    dev = spawn(ignite, ['dev', '--port', String(port), '--timeout-ms', '1500'], {
+    dev = spawn(ignite, ['dev', '--port', String(port), '--timeout-ms', '1500', '--rust-target', target], {
       cwd: folder,
       env: {
         PATH: process.env.PATH,
@@ -68,7 +68,7 @@ describe('ignite dev', () => {
         IGNITE_API_URL: 'http://127.0.0.1:9',
         // Dependencies built once per machine, as a user's ~/.cache/ignite/dev-target.
         IGNITE_DEV_TARGET_DIR: process.env.IGNITE_DEV_TARGET_DIR ?? join(homedir(), '.cache', 'ignite', 'dev-target'),
-        IGNITE_CACHE_HOME: join(parent, 'cache'),
+        IGNITE_DEV_HOME: join(parent, 'dev-home'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -78,6 +78,7 @@ describe('ignite dev', () => {
     dev.stderr?.on('data', (chunk: Buffer) => {
       log += chunk.toString();
     });
+    // A first wasm build compiles the SDK's dependencies for wasm32-wasip2 once per machine (minutes).
     await printed(/serving dev-1/, 0, 'the first build');
   });
 
@@ -90,7 +91,7 @@ describe('ignite dev', () => {
   });
 
   it("serves the init folder's handler with the platform's execution id and headers", async () => {
-    const answer = await post({ message: 'hi there' });
+    const answer = await post(url, { message: 'hi there' });
     expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({ message: 'hi there', function_id: 'org/hello' });
     expect(answer.headers.get('x-ignite-execution-id')).toBe(answer.json.execution_id);
@@ -119,7 +120,7 @@ describe('ignite dev', () => {
     const loop = async () => {
       while (looping) {
         try {
-          const answer = await post({});
+          const answer = await post(url, {});
           if (answer.status !== 200) failures.push(`${answer.status} ${JSON.stringify(answer.json)}`);
           else versions.add(String(answer.json.message));
         } catch (error) {
@@ -133,7 +134,7 @@ describe('ignite dev', () => {
     const saved = Date.now();
     writeFileSync(join(folder, 'src', 'lib.rs'), VERSION_2);
     const rebuilt = await printed(/built in ([\d.]+) s; serving dev-2/, from, 'the rebuild');
-    const answer = await post({});
+    const answer = await post(url, {});
     const answered = Date.now() - saved;
     looping = false;
     await Promise.all(loops);
@@ -149,13 +150,13 @@ describe('ignite dev', () => {
   });
 
   it('answers an Err with 500 {error} and a run past the time limit with 504, as the platform does', async () => {
-    const failed = await post({ action: 'fail' });
+    const failed = await post(url, { action: 'fail' });
     expect(failed.status).toBe(500);
     expect(failed.json).toEqual({ error: 'it failed on purpose' });
-    const slow = await post({ action: 'sleep' });
+    const slow = await post(url, { action: 'sleep' });
     expect(slow.status).toBe(504);
     expect(slow.json).toEqual({ error: 'the function did not finish within its time limit of 1500 ms', code: 'function_timeout' });
-    expect((await post({})).status).toBe(200);
+    expect((await post(url, {})).status).toBe(200);
   });
 
   it('prints a compile error with its file:line and keeps the previous build serving', async () => {
@@ -167,7 +168,7 @@ describe('ignite dev', () => {
       'the failed build',
     );
     expect(log.slice(from)).toMatch(/^src\/lib\.rs:\d+:\d+: error: cannot find macro `jsno`/m);
-    const answer = await post({});
+    const answer = await post(url, {});
     expect(answer.status).toBe(200);
     expect(answer.json.message).toBe('version 2');
     expect(answer.headers.get('x-ignite-release')).toBe('dev-2');

@@ -12,18 +12,25 @@ export interface DevBuildOptions {
   targetDir: string;
   /** The bundled SDK (`sdk/ignite-rs/ignite`), swapped in for `ignite = "*"` as the compile worker does. */
   sdkPath: string;
+  target: 'native' | 'wasm';
+  /** Cargo, and what it runs with (the wasm toolchain's rustc and flags). */
   cargo: string;
+  env: Record<string, string>;
+  /** For wasm: the wasm host, which precompiles each component as the compile worker has it do. */
+  wasmHost?: string;
 }
 
 export type DevBuild =
-  | { ok: true; program: string; number: number; seconds: number }
-  | { ok: false; seconds: number; problem: string; output: string[] };
+  /** `artifact`: the program (native), or the precompiled component (wasm). */
+  { ok: true; artifact: string; number: number; seconds: number } | { ok: false; seconds: number; problem: string; output: string[] };
 
 /**
  * Builds the user's folder as the platform would: the same files `draft save` uploads, prepared
  * by the compile worker's own manifest preparation (bundled SDK, the contract's dependencies, the
- * bin target running the handler), then `cargo build` (debug: rebuilds in seconds). Each build's
- * program is copied out of the shared target dir, so the one serving is never overwritten.
+ * bin target running the handler, or for wasm the handler's crate as a component), then `cargo
+ * build` (debug: rebuilds in seconds; wasm32-wasip2 with the platform's wasm toolchain, then
+ * precompiled by the wasm host). Each build's artifact is copied out of the shared target dir, so
+ * the one serving is never overwritten.
  */
 export class DevBuilder {
   private builds = 0;
@@ -37,15 +44,23 @@ export class DevBuilder {
     await this.stage(project);
     // Loaded here: the TOML parser is the dev loop's, not every command's.
     const { ManifestError, prepareProject } = require('@ignite/function-manifest') as typeof import('@ignite/function-manifest');
-    let binName: string;
+    let prepared: { binName: string; crateKind: 'bin' | 'cdylib' };
     try {
-      ({ binName } = await prepareProject(project, { sdkPath: this.options.sdkPath, target: 'native' }));
+      prepared = await prepareProject(project, { sdkPath: this.options.sdkPath, target: this.options.target });
     } catch (error) {
       if (error instanceof ManifestError) return { ok: false, seconds: seconds(), problem: error.message, output: [] };
       throw error;
     }
+    const wasm = this.options.target === 'wasm';
+    const args = [
+      'build',
+      ...(prepared.crateKind === 'cdylib' ? ['--lib'] : ['--bin', prepared.binName]),
+      ...(wasm ? ['--target', 'wasm32-wasip2'] : []),
+      '--message-format',
+      'short',
+    ];
     const output: string[] = [];
-    const code = await this.cargo(project, ['build', '--bin', binName, '--message-format', 'short'], output);
+    const code = await this.run(this.options.cargo, args, project, output);
     if (code !== 0) {
       // The errors, with their file:line (the staged copy has the user's layout); not the progress lines.
       const errors = output.filter(
@@ -54,10 +69,20 @@ export class DevBuilder {
       return { ok: false, seconds: seconds(), problem: `cargo build failed (exit ${code})`, output: errors };
     }
     const number = ++this.builds;
-    const program = join(this.options.workDir, 'builds', String(number));
-    await mkdir(dirname(program), { recursive: true });
-    await copyFile(join(this.options.targetDir, 'debug', binName), program);
-    return { ok: true, program, number, seconds: seconds() };
+    const builds = join(this.options.workDir, 'builds');
+    await mkdir(builds, { recursive: true });
+    if (!wasm) {
+      const artifact = join(builds, String(number));
+      await copyFile(join(this.options.targetDir, 'debug', prepared.binName), artifact);
+      return { ok: true, artifact, number, seconds: seconds() };
+    }
+    const artifact = join(builds, `${number}.cwasm`);
+    const component = join(this.options.targetDir, 'wasm32-wasip2', 'debug', `${prepared.binName}.wasm`);
+    const precompiled: string[] = [];
+    if ((await this.run(this.options.wasmHost!, ['precompile', component, artifact], project, precompiled)) !== 0) {
+      return { ok: false, seconds: seconds(), problem: 'the wasm host could not compile the component', output: precompiled };
+    }
+    return { ok: true, artifact, number, seconds: seconds() };
   }
 
   /** The user's files, fresh, over the last staged copy (its Cargo.lock kept: no new resolution per save). */
@@ -73,11 +98,11 @@ export class DevBuilder {
     }
   }
 
-  private cargo(cwd: string, args: string[], output: string[]): Promise<number> {
+  private run(command: string, args: string[], cwd: string, output: string[]): Promise<number> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.options.cargo, args, {
+      const child = spawn(command, args, {
         cwd,
-        env: { ...process.env, CARGO_TARGET_DIR: this.options.targetDir, CARGO_TERM_COLOR: 'never' },
+        env: { ...process.env, ...this.options.env, CARGO_TARGET_DIR: this.options.targetDir, CARGO_TERM_COLOR: 'never' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let partial = '';

@@ -7,16 +7,16 @@ import { type Command, Option } from 'commander';
 import type { CommandContext } from '../commands/context';
 import { UsageError } from '../refs';
 import { DevBuilder } from './dev-build';
-import { DevInstance } from './dev-instance';
+import { DevInstance, type DevLaunch } from './dev-instance';
 import { DevServer } from './dev-server';
 
 type Run = (action: (ctx: CommandContext) => Promise<void>) => () => Promise<void>;
 
 /** A run of saves (an editor writing a file and its backup) is one rebuild. */
 const SETTLE_MS = 150;
-/** The SDK's tagged log line (sdk/ignite-rs/ignite/src/log): shown with its execution id. */
+/** The SDK's tagged log line (sdk/ignite-rs/ignite/src/log), or the wasm host's line of an execution: shown with its execution id. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the record separator is the tag
-const TAGGED_LINE = /^\u001eexec (\S+) (stdout|stderr) ?(.*)$/;
+const TAGGED_LINE = /^\u001e?(?:exec (\S+) (?:stdout|stderr)|host ([^\s-]\S*)) ?(.*)$/;
 
 interface DevOptions {
   code: string;
@@ -25,6 +25,20 @@ interface DevOptions {
   envFile?: string;
   name?: string;
   timeoutMs: string;
+}
+
+/** Cargo for the target: the user's for native, the platform's wasm32-wasip2 toolchain for wasm (as the compile worker resolves it). */
+function devToolchain(target: 'native' | 'wasm'): { cargo: string; env: Record<string, string> } {
+  if (target === 'native') return { cargo: process.env.CARGO || 'cargo', env: {} };
+  const { resolveRustToolchain, resolveWasmToolchain, ToolchainError } =
+    require('@ignite/rust-toolchains') as typeof import('@ignite/rust-toolchains');
+  try {
+    const wasm = resolveWasmToolchain({ mode: 'auto', native: resolveRustToolchain(), cacheHome: cacheHome() });
+    return { cargo: wasm.cargo, env: { ...wasm.env, PATH: [...wasm.path, process.env.PATH ?? '/usr/bin:/bin'].join(':') } };
+  } catch (error) {
+    if (error instanceof ToolchainError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function cacheHome(): string {
@@ -48,7 +62,11 @@ export function registerDevCommand(program: Command, run: Run, example: (line: s
     )
     .option('--code <dir>', 'the project folder', '.')
     .option('--port <port>', 'where to serve it', '8787')
-    .addOption(new Option('--rust-target <target>', 'what to build (native only, for now)').choices(['native', 'wasm']).default('native'))
+    .addOption(
+      new Option('--rust-target <target>', 'what to build: native, or wasm (served by the wasm host, Wasmtime)')
+        .choices(['native', 'wasm'])
+        .default('native'),
+    )
     .option('--env-file <path>', "the app's environment as KEY=VALUE lines (default: .env in the folder, if any)")
     .option('--name <app>', 'the app name in the function id (default: the folder’s name)')
     .option('--timeout-ms <ms>', 'the time limit of an invocation (504 past it)', '30000')
@@ -60,9 +78,7 @@ export function registerDevCommand(program: Command, run: Run, example: (line: s
 }
 
 async function dev(ctx: CommandContext, opts: DevOptions): Promise<void> {
-  if (opts.rustTarget !== 'native') {
-    throw new UsageError('dev serves native builds only for now; deploy a wasm app to run it under Wasmtime (`--rust-target native` here)');
-  }
+  const target = opts.rustTarget === 'wasm' ? 'wasm' : 'native';
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${opts.port} is not a port number`);
   const timeoutMs = Number(opts.timeoutMs);
@@ -78,15 +94,71 @@ async function dev(ctx: CommandContext, opts: DevOptions): Promise<void> {
   const functionId = `${ctx.config.org}/${opts.name ?? basename(codeDir)}`;
   const say = (text: string) => process.stderr.write(`${ctx.out.colors.cyan('[dev]')} ${text}\n`);
 
+  const repo = resolve(__dirname, '..', '..', '..', '..');
+  const toolchain = devToolchain(target);
+  const wasmHost = process.env.IGNITE_WASM_HOST || join(repo, 'apps', 'runner', 'dist', 'ignite-wasm-host');
+  if (target === 'wasm' && !existsSync(wasmHost)) {
+    throw new UsageError(
+      `the wasm host ${wasmHost} is not built; run \`npm start\` once in ${repo} (it builds it), or set IGNITE_WASM_HOST`,
+    );
+  }
+  const workDir = join(
+    process.env.IGNITE_DEV_HOME || join(cacheHome(), 'dev'),
+    createHash('sha256').update(codeDir).digest('hex').slice(0, 16),
+  );
   const builder = new DevBuilder({
     codeDir,
-    workDir: join(cacheHome(), 'dev', createHash('sha256').update(codeDir).digest('hex').slice(0, 16)),
-    targetDir: process.env.IGNITE_DEV_TARGET_DIR || join(cacheHome(), 'dev-target'),
-    sdkPath: process.env.IGNITE_SDK_PATH || resolve(__dirname, '..', '..', '..', '..', 'sdk', 'ignite-rs', 'ignite'),
-    cargo: process.env.CARGO || 'cargo',
+    workDir,
+    // One per target: the wasm toolchain's rustc is not the native one, and each would rebuild the other's.
+    targetDir: process.env.IGNITE_DEV_TARGET_DIR
+      ? `${process.env.IGNITE_DEV_TARGET_DIR}${target === 'wasm' ? '-wasm' : ''}`
+      : join(cacheHome(), `dev-target${target === 'wasm' ? '-wasm' : ''}`),
+    sdkPath: process.env.IGNITE_SDK_PATH || join(repo, 'sdk', 'ignite-rs', 'ignite'),
+    target,
+    ...toolchain,
+    wasmHost,
   });
+  const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...env });
+  /** How a build starts: the program itself, or the wasm host serving the component (its own 504 at the time limit). */
+  const launchOf = (artifact: string, release: string): DevLaunch =>
+    target === 'native'
+      ? {
+          command: artifact,
+          args: [],
+          env: (port) => ({
+            ...baseEnv(),
+            PORT: String(port),
+            IGNITE_PROBE_PORT: '0',
+            IGNITE_HOST: '127.0.0.1',
+            IGNITE_READY_FD: '3',
+            IGNITE_FUNCTION_ID: functionId,
+          }),
+        }
+      : {
+          command: wasmHost,
+          args: ['serve'],
+          env: (port) => ({
+            ...baseEnv(),
+            IGNITE_HOST_LISTEN_ADDR: `127.0.0.1:${port}`,
+            IGNITE_COMPONENT: artifact,
+            IGNITE_READY_FD: '3',
+            IGNITE_FUNCTION_ID: functionId,
+            IGNITE_RELEASE: release,
+            IGNITE_TIME_LIMIT_MS: String(timeoutMs),
+            IGNITE_MEMORY_LIMIT_MB: '128',
+            IGNITE_TEMP_DIR: join(workDir, 'tmp'),
+            IGNITE_HOST_MAX_INSTANCES: '64',
+          }),
+        };
   let lastProblem = 'the first build is under way';
-  const server = new DevServer({ port, functionId, timeoutMs, notReady: () => `nothing to serve yet: ${lastProblem}` });
+  // The wasm host keeps its own time limit (a 504, serving on); the dev server's is the backstop.
+  const server = new DevServer({
+    port,
+    functionId,
+    timeoutMs: target === 'wasm' ? timeoutMs + 1_000 : timeoutMs,
+    onTimeout: (instance) => onTimeout(instance),
+    notReady: () => `nothing to serve yet: ${lastProblem}`,
+  });
   const listening = await server.listen().catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot serve on 127.0.0.1:${port} (${error.code ?? error.message}); pick another --port`);
   });
@@ -94,21 +166,37 @@ async function dev(ctx: CommandContext, opts: DevOptions): Promise<void> {
 
   const onLine = (line: string) => {
     const tagged = TAGGED_LINE.exec(line);
-    process.stderr.write(tagged ? `${ctx.out.colors.dim(`[${tagged[1]}]`)} ${tagged[3]}\n` : `${line}\n`);
+    process.stderr.write(tagged ? `${ctx.out.colors.dim(`[${tagged[1] ?? tagged[2]}]`)} ${tagged[3]}\n` : `${line}\n`);
   };
 
-  /** Starts `program` and serves it; an instance that dies on its own is started again. */
-  const serve = async (program: string, release: string): Promise<DevInstance> => {
-    const instance = await DevInstance.start({ program, release, functionId, env, onLine });
+  const artifacts = new WeakMap<DevInstance, string>();
+  /** Starts a build; an instance that dies on its own is started again, requests waiting for it. */
+  const serve = async (artifact: string, release: string): Promise<DevInstance> => {
+    const instance = await DevInstance.start({ launch: launchOf(artifact, release), release, onLine });
     void instance.exited.then(() => {
-      if (server.instance !== instance || stopped) return;
+      if (server.instance !== instance || instance.stopping || stopped) return;
       say(`the program exited (${instance.exitSignal ?? `exit code ${instance.exitCode}`}); starting it again`);
-      serve(program, release).then(
-        (again) => server.swap(again),
-        (error: Error) => say(error.message),
+      server.replace(
+        () => serve(artifact, release),
+        (error) => say(error.message),
       );
     });
+    artifacts.set(instance, artifact);
     return instance;
+  };
+  /** As the runner does with a native instance past its time limit: it goes, a fresh one serves the next requests. */
+  const onTimeout = (instance: DevInstance) => {
+    if (target !== 'native' || server.instance !== instance) return;
+    say(`an invocation ran past the time limit of ${timeoutMs} ms: a fresh instance of ${instance.options.release} serves the next`);
+    const artifact = artifacts.get(instance)!;
+    server.replace(
+      async () => {
+        const fresh = await serve(artifact, instance.options.release);
+        instance.kill();
+        return fresh;
+      },
+      (error) => say(error.message),
+    );
   };
 
   let building = false;
@@ -134,7 +222,7 @@ async function dev(ctx: CommandContext, opts: DevOptions): Promise<void> {
         return;
       }
       const release = `dev-${build.number}`;
-      const instance = await serve(build.program, release);
+      const instance = await serve(build.artifact, release);
       const previous = server.swap(instance);
       say(
         ctx.out.colors.green(
@@ -175,7 +263,7 @@ async function dev(ctx: CommandContext, opts: DevOptions): Promise<void> {
   });
   await new Promise<void>((ready) => watcher.once('ready', () => ready()));
 
-  await rebuild(`${relative(process.cwd(), codeDir) || '.'} (native, debug)`);
+  await rebuild(`${relative(process.cwd(), codeDir) || '.'} (${target}, debug)`);
   await new Promise<void>((resolveStop) => {
     const stop = () => {
       stopped = true;

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 const READY_TIMEOUT_MS = 15_000;
 
 /** A free loopback port (the program is given it; nothing else binds it in the meantime, in practice). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -17,20 +17,24 @@ function freePort(): Promise<number> {
   });
 }
 
+/** How to start a build: the command, given the port it is to serve on. */
+export interface DevLaunch {
+  command: string;
+  args: string[];
+  env: (port: number) => Record<string, string>;
+}
+
 export interface DevInstanceOptions {
-  program: string;
+  launch: DevLaunch;
   /** What the release is called in `x-ignite-release`: `dev-<build number>`. */
   release: string;
-  functionId: string;
-  /** The app's environment (from the env file). */
-  env: Record<string, string>;
   /** Each line the program writes to stderr. */
   onLine: (line: string) => void;
 }
 
 /**
- * One run of a dev build's program, as the runner starts one: its port, the function id, a
- * ready descriptor (3) it writes `ready` to. Counts the requests it is serving, so that a swap
+ * One run of a dev build (a native program, or the wasm host serving a component), as the
+ * runner starts one: a port, a ready descriptor (3) it writes `ready` to. Counts the requests it is serving, so that a swap
  * stops it only once they are answered.
  */
 export class DevInstance {
@@ -39,7 +43,8 @@ export class DevInstance {
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
   readonly exited: Promise<void>;
-  private stopping = false;
+  /** Being stopped (by a swap, a time limit or the end): its exit is expected. */
+  stopping = false;
 
   private constructor(
     readonly options: DevInstanceOptions,
@@ -60,18 +65,9 @@ export class DevInstance {
   }
 
   static async start(options: DevInstanceOptions): Promise<DevInstance> {
-    const [port, probePort] = [await freePort(), await freePort()];
-    const child = spawn(options.program, [], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/',
-        ...options.env,
-        PORT: String(port),
-        IGNITE_PROBE_PORT: String(probePort),
-        IGNITE_HOST: '127.0.0.1',
-        IGNITE_READY_FD: '3',
-        IGNITE_FUNCTION_ID: options.functionId,
-      },
+    const port = await freePort();
+    const child = spawn(options.launch.command, options.launch.args, {
+      env: options.launch.env(port),
       stdio: ['ignore', 'inherit', 'pipe', 'pipe'],
     });
     const instance = new DevInstance(options, port, child);
@@ -110,6 +106,12 @@ export class DevInstance {
       void instance.exited.then(() => fail(`exited before it was ready (${instance.exitSignal ?? `exit ${instance.exitCode}`})`));
     });
     return instance;
+  }
+
+  /** Stops it now, requests in flight or not (past its time limit). */
+  kill(): void {
+    this.stopping = true;
+    if (this.running) this.child.kill('SIGKILL');
   }
 
   /** SIGTERM once no request is in flight on it (the SDK's graceful shutdown), then SIGKILL after `graceMs`. */

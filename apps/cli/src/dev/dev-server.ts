@@ -20,6 +20,8 @@ export interface DevServerOptions {
   timeoutMs: number;
   /** Why there is nothing to serve yet (the first build failed), for the 503's message. */
   notReady: () => string;
+  /** An invocation ran past the time limit on `instance` (native: the runner kills such an instance). */
+  onTimeout?: (instance: DevInstance) => void;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface DevServerOptions {
  */
 export class DevServer {
   private current: DevInstance | null = null;
+  /** A new instance on its way in place of one that cannot serve: requests wait for it. */
+  private replacing: Promise<void> | null = null;
   private server: Server | null = null;
 
   constructor(private readonly options: DevServerOptions) {}
@@ -46,8 +50,25 @@ export class DevServer {
     return this.current;
   }
 
+  /** Serves what `start` starts in place of the current instance; requests meanwhile wait for it. */
+  replace(start: () => Promise<DevInstance>, onError: (error: Error) => void): void {
+    if (this.replacing !== null) return;
+    this.replacing = start().then(
+      (instance) => {
+        this.current = instance;
+      },
+      (error: Error) => onError(error),
+    );
+    void this.replacing.finally(() => {
+      this.replacing = null;
+    });
+  }
+
   listen(): Promise<number> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => {
+      if (this.replacing === null) this.handle(req, res);
+      else void this.replacing.then(() => this.handle(req, res));
+    });
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, '127.0.0.1', () => resolve((this.server!.address() as AddressInfo).port));
@@ -108,6 +129,7 @@ export class DevServer {
       upstream.destroy(new Error('timeout'));
       fail(ERRORS.functionTimeout, `the function did not finish within its time limit of ${this.options.timeoutMs} ms`);
       settle();
+      this.options.onTimeout?.(instance);
     }, this.options.timeoutMs);
     upstream.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...headers(instance.options.release, cold) });

@@ -1,0 +1,2 @@
+export * from './rust-toolchain';
+export * from './wasm-toolchain';
