@@ -35,26 +35,45 @@ async function payloadOf(opts: { payload?: string; payloadFile?: string }): Prom
 
 /** How long `--verbose` waits for the call's record (written within about a second of the answer). */
 const RECORD_WAIT_MS = 5_000;
+/**
+ * The call's lines travel apart from its record (the runner ships them every 50 ms), so they may
+ * come a moment after it: once the record is there, the lines are read again for at least
+ * LOGS_MIN_WAIT_MS and until two reads LOGS_SETTLE_MS apart agree, for at most LOGS_WAIT_MS.
+ */
+const LOGS_MIN_WAIT_MS = 600;
+const LOGS_SETTLE_MS = 250;
+const LOGS_WAIT_MS = 2_000;
 
-/** The call's own log lines, on stderr, once the platform has recorded the call. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The call's own log lines, on stderr, once the platform has recorded the call and its lines. */
 async function printCallLogs(ctx: CommandContext, ref: AppRef, executionId: string): Promise<void> {
   const deadline = Date.now() + RECORD_WAIT_MS;
+  let invocation: Awaited<ReturnType<typeof ctx.client.getInvocation>>;
   for (;;) {
     try {
-      const invocation = await ctx.client.getInvocation(ref, executionId);
-      process.stderr.write(ctx.out.colors.dim(`--- log of ${executionId} (${invocation.logs.length} lines) ---\n`));
-      for (const line of invocation.logs) process.stderr.write(`${formatLogLine(ctx.out, line)}\n`);
-      if (invocation.logsTruncated)
-        process.stderr.write(ctx.out.colors.dim(`(more: ignite logs ${ref.org}:${ref.app} --execution ${executionId})\n`));
-      return;
+      invocation = await ctx.client.getInvocation(ref, executionId);
+      break;
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404) || Date.now() > deadline) {
         process.stderr.write(`(the call's log is not available yet: ignite logs ${ref.org}:${ref.app} --execution ${executionId})\n`);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
   }
+  const recorded = Date.now();
+  while (Date.now() < recorded + LOGS_WAIT_MS) {
+    await sleep(LOGS_SETTLE_MS);
+    const again = await ctx.client.getInvocation(ref, executionId);
+    const settled = again.logs.length === invocation.logs.length && Date.now() >= recorded + LOGS_MIN_WAIT_MS;
+    invocation = again;
+    if (settled) break;
+  }
+  process.stderr.write(ctx.out.colors.dim(`--- log of ${executionId} (${invocation.logs.length} lines) ---\n`));
+  for (const line of invocation.logs) process.stderr.write(`${formatLogLine(ctx.out, line)}\n`);
+  if (invocation.logsTruncated)
+    process.stderr.write(ctx.out.colors.dim(`(more: ignite logs ${ref.org}:${ref.app} --execution ${executionId})\n`));
 }
 
 export function registerInvokeCommand(program: Command, run: Run, example: (line: string) => string): void {
