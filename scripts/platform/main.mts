@@ -10,6 +10,7 @@ import { applyMigrations, createMigration } from './migrations.mts';
 import { localSecrets } from './secrets.mts';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ensurePostgres, ensureRedis, withPassword } from './services.mts';
 import {
+  buildConsole,
   buildSandboxLauncher,
   buildTypeScript,
   buildWasmHost,
@@ -19,7 +20,7 @@ import {
   runJest,
   startPlatform,
 } from './steps.mts';
-import { ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
+import { ensureBrowser, ensureBuildTools, ensureWasmToolchain } from './toolchains.mts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -106,6 +107,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
+      await buildConsole(root);
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
       installCliLaunchers(root, { takeOver: true });
@@ -124,6 +126,8 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await ensureWasmToolchain(cacheHome());
       await generatePrismaClient(root);
       await buildTypeScript(root);
+      await buildConsole(root);
+      await ensureBrowser();
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
       installCliLaunchers(root, { takeOver: false });

@@ -1,8 +1,8 @@
 // The build, check and run steps shared by `npm start` and `npm test`.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { run } from './exec.mts';
 import { ProvisionError, say } from './log.mts';
 import { DEFAULT_SUPERVISION, type Part, supervise } from './supervisor.mts';
@@ -28,6 +28,41 @@ export async function generatePrismaClient(root: string): Promise<void> {
 export async function buildTypeScript(root: string): Promise<void> {
   const code = await run(node, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', join(root, 'tsconfig.json')], { cwd: root });
   if (code !== 0) throw new ProvisionError('TypeScript build failed (see above).', 'npx tsc -b');
+}
+
+/** Every file under `dir`, sorted (the console's sources, for its inputs' digest). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/**
+ * Type-checks the web console (apps/console: React, bundled by Vite) and bundles it into
+ * apps/console/dist, which the API serves at /console. Skipped when its sources, configuration and
+ * the lockfile are what the last bundle was made of (a digest kept beside it).
+ */
+export async function buildConsole(root: string): Promise<void> {
+  const dir = join(root, 'apps', 'console');
+  const inputs = [
+    ...filesUnder(join(dir, 'src')),
+    ...['index.html', 'vite.config.ts', 'tsconfig.json', 'package.json'].map((name) => join(dir, name)),
+  ];
+  const digest = createHash('sha256');
+  for (const file of [...inputs, join(root, 'package-lock.json')])
+    digest.update(relative(root, file)).update('\0').update(readFileSync(file));
+  const sum = digest.digest('hex');
+  const stamp = join(dir, 'dist', '.inputs-sha256');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === sum) return;
+  say('building the web console (apps/console)');
+  const checked = await run(node, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], {
+    cwd: root,
+  });
+  if (checked !== 0) throw new ProvisionError('type check of the console failed (see above).', 'npx tsc -p apps/console');
+  const bundled = await run(node, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: dir });
+  if (bundled !== 0) throw new ProvisionError('the console did not bundle (see above).', 'cd apps/console && npx vite build');
+  writeFileSync(stamp, sum);
 }
 
 /**

@@ -24,6 +24,18 @@ export async function ensureBuildTools(): Promise<void> {
   }
 }
 
+/**
+ * The console's browser tests drive Debian's Chromium (playwright-core, which downloads no
+ * browser): installed from Debian when missing. Only `npm test` needs it.
+ */
+export async function ensureBrowser(): Promise<void> {
+  if (commandExists('chromium')) return;
+  say("Chromium (for the console's browser tests) is not installed; installing it from Debian packages");
+  if (!(await aptInstall(['chromium', 'fonts-dejavu-core']))) {
+    throw new ProvisionError('Chromium is not installed and could not be installed.', 'apt-get install -y chromium');
+  }
+}
+
 // ---------------------------------------------------------------- the wasm toolchain
 //
 // The `wasm` target builds `wasm32-wasip2` components. With a Rust toolchain that has the target

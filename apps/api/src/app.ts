@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { ApiConfig } from './config';
+import { serveConsole } from './console/serve-console';
 import { buildOpenApiDocument, serveDocs } from './docs/openapi';
 import { MetricsService } from './infra/metrics.service';
 import { InvokeService } from './invoke/invoke.service';
@@ -68,6 +69,7 @@ export async function createApiApp(config: ApiConfig): Promise<NestFastifyApplic
   });
 
   await serveDocs(app, buildOpenApiDocument(app));
+  await serveConsole(app, config);
   await app.init();
   return app;
 }

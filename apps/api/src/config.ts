@@ -73,6 +73,8 @@ export const ApiConfigSchema = z.preprocess(
     IGNITE_DEFAULT_ORG: z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`).default('org'),
     IGNITE_BOOTSTRAP_LOCAL: booleanFlag,
     IGNITE_CLI_CONFIG: z.string().min(1).default('~/.config/ignite/config.json'),
+    /** The web console's built files, served at /console (default: apps/console/dist of this checkout or image). */
+    CONSOLE_DIR: z.string().min(1).optional(),
     LOG_LEVEL: env.logLevel,
   }),
 );

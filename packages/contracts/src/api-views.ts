@@ -83,6 +83,7 @@ export const AppViewSchema = z
     rateLimitPerSecond: z.number().int().nullable().describe("Most invocations a second (null: the runner's default)"),
     concurrencyLimit: z.number().int().nullable().describe("Most invocations at the same time (null: the runner's default)"),
     activeReleaseNumber: z.number().int().nullable(),
+    lastReleasedAt: isoTime.nullable().describe('When the newest release was published (null: never)'),
     createdAt: isoTime,
     updatedAt: isoTime,
   })
@@ -175,6 +176,38 @@ export const FunctionStatsSchema = z
   .meta({ id: 'FunctionStats' });
 export type FunctionStats = z.infer<typeof FunctionStatsSchema>;
 export type InvocationFigures = z.infer<typeof InvocationFiguresSchema>;
+
+const TimelinePointSchema = z.object({
+  at: isoTime.describe('The start of the bucket (`since` + i × step)'),
+  invocations: z.number().int(),
+  errors: z.number().int().describe('Invocations that failed (5xx)'),
+  errorRate: z.number().describe('errors / invocations (0 when there were none)'),
+  coldStarts: z.number().int(),
+  coldStartRatio: z.number().describe('coldStarts / invocations (0 when there were none)'),
+  durationMs: z
+    .object({ p50: z.number().nullable(), p99: z.number().nullable() })
+    .describe('Percentiles of the durations (null for a bucket without invocations)'),
+});
+
+export const FunctionTimelineSchema = z
+  .object({
+    window: z.string().describe('The window asked for (`1h`)'),
+    step: z.string().describe('The length of a bucket, as asked for or chosen (`1m`)'),
+    stepSeconds: z.number().int(),
+    since: isoTime.describe('The start of the first bucket'),
+    until: isoTime.describe('The end of the window (the last bucket ends here or later)'),
+    series: z
+      .array(
+        z.object({
+          releaseNumber: z.number().int().nullable().describe('null: all releases together'),
+          points: z.array(TimelinePointSchema).describe('Every bucket from since to until, oldest first (empty ones too)'),
+        }),
+      )
+      .describe('All releases together first, then each release invoked in the window, newest first'),
+  })
+  .meta({ id: 'FunctionTimeline' });
+export type FunctionTimeline = z.infer<typeof FunctionTimelineSchema>;
+export type TimelinePoint = z.infer<typeof TimelinePointSchema>;
 
 export const ApiKeyViewSchema = z
   .object({

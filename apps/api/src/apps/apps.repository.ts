@@ -1,5 +1,5 @@
 import type { InvokeAuth } from '@ignite/contracts';
-import type { AppModel, BuildModel, DraftModel, ReleaseModel } from '@ignite/database';
+import type { AppModel, BuildModel, DraftModel, Prisma, ReleaseModel } from '@ignite/database';
 import { PrismaClient } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
 
@@ -23,7 +23,20 @@ export interface AppAccessChange {
 }
 
 export type AppWithActive = AppModel & { activeRelease: ReleaseModel | null };
-export type AppDetail = AppWithActive & { draft: DraftModel | null; latestBuild: BuildModel | null };
+/** An app with what its view says of its releases. */
+export type AppForView = AppWithActive & { lastReleasedAt: Date | null };
+export type AppDetail = AppForView & { draft: DraftModel | null; latestBuild: BuildModel | null };
+
+// Read with the app rather than after it, so that a view never needs a second round trip.
+const FOR_VIEW = {
+  activeRelease: true,
+  releases: { orderBy: { number: 'desc' }, take: 1, select: { createdAt: true } },
+} satisfies Prisma.AppInclude;
+
+function forView<T extends AppWithActive & { releases: { createdAt: Date }[] }>(app: T): Omit<T, 'releases'> & AppForView {
+  const { releases, ...rest } = app;
+  return { ...rest, lastReleasedAt: releases[0]?.createdAt ?? null };
+}
 
 const TX = { maxWait: 10_000, timeout: 15_000 };
 
@@ -59,7 +72,7 @@ export class AppsRepository {
   }
 
   /** Changes who may invoke it and its limits; null when the app is gone. */
-  async updateAccess(appId: string, change: AppAccessChange): Promise<AppWithActive | null> {
+  async updateAccess(appId: string, change: AppAccessChange): Promise<AppForView | null> {
     const updated = await this.prisma.app.updateMany({
       where: { id: appId },
       data: {
@@ -69,11 +82,13 @@ export class AppsRepository {
       },
     });
     if (updated.count === 0) return null;
-    return this.prisma.app.findUnique({ where: { id: appId }, include: { activeRelease: true } });
+    const app = await this.prisma.app.findUnique({ where: { id: appId }, include: FOR_VIEW });
+    return app && forView(app);
   }
 
-  async list(orgId: string): Promise<AppWithActive[]> {
-    return this.prisma.app.findMany({ where: { orgId }, orderBy: { name: 'asc' }, include: { activeRelease: true } });
+  async list(orgId: string): Promise<AppForView[]> {
+    const apps = await this.prisma.app.findMany({ where: { orgId }, orderBy: { name: 'asc' }, include: FOR_VIEW });
+    return apps.map(forView);
   }
 
   async findByName(orgId: string, name: string): Promise<AppWithActive | null> {
@@ -83,20 +98,20 @@ export class AppsRepository {
   async findDetail(orgId: string, name: string): Promise<AppDetail | null> {
     const app = await this.prisma.app.findUnique({
       where: { orgId_name: { orgId, name } },
-      include: { activeRelease: true, draft: true, builds: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1 } },
+      include: { ...FOR_VIEW, draft: true, builds: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1 } },
     });
     if (!app) return null;
-    const { builds, ...rest } = app;
+    const { builds, ...rest } = forView(app);
     return { ...rest, latestBuild: builds[0] ?? null };
   }
 
   /** Rewrites the env under the app's row lock, so concurrent patches never lose each other's changes. */
-  async updateEnv(appId: string, change: (env: AppModel['env']) => Record<string, string>): Promise<AppWithActive | null> {
+  async updateEnv(appId: string, change: (env: AppModel['env']) => Record<string, string>): Promise<AppForView | null> {
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM apps WHERE id = ${appId}::uuid FOR UPDATE`;
       const current = await tx.app.findUnique({ where: { id: appId }, select: { env: true } });
       if (!current) return null;
-      return tx.app.update({ where: { id: appId }, data: { env: change(current.env) }, include: { activeRelease: true } });
+      return forView(await tx.app.update({ where: { id: appId }, data: { env: change(current.env) }, include: FOR_VIEW }));
     }, TX);
   }
 

@@ -4,13 +4,13 @@ import type { AuthContext } from '../auth/auth-context';
 import { BlobCollector } from '../blobs/blob-collector.service';
 import { appNotFound, DomainError } from '../common/domain-error';
 import { isUniqueViolation } from '../common/prisma-errors';
-import { type AppDetailView, type AppView, appView, buildView, draftView, envOf, releaseView } from '../common/views';
+import { type AppDetailView, type AppReleases, type AppView, appView, buildView, draftView, envOf, releaseView } from '../common/views';
 import { type ApiConfig, NAME_PATTERN } from '../config';
 import { ReleaseNotifier } from '../infra/release-notifier';
 import { API_CONFIG } from '../infra/tokens';
 import { Limit, overLimit } from '../limits/limits';
 import type { CreateAppDto, PatchEnvDto, UpdateAppDto } from './apps.dto';
-import { AppsRepository, type AppWithActive } from './apps.repository';
+import { type AppForView, AppsRepository, type AppWithActive } from './apps.repository';
 
 /** Apps: create, read, change their environment, delete (with what they stored). */
 @Injectable()
@@ -46,7 +46,7 @@ export class AppsService {
           `org "${caller.org}" has ${outcome.full} apps, the most it may have: delete one it no longer needs (DELETE .../apps/{app})`,
         );
       }
-      return appView(outcome.created, caller.org, null);
+      return appView(outcome.created, caller.org, { activeReleaseNumber: null, lastReleasedAt: null });
     } catch (error) {
       if (isUniqueViolation(error)) throw new DomainError(ErrorCode.conflict, `app "${input.name}" already exists in org "${caller.org}"`);
       throw error;
@@ -74,14 +74,14 @@ export class AppsService {
 
   async list(caller: AuthContext): Promise<AppView[]> {
     const apps = await this.apps.list(caller.orgId);
-    return apps.map((app) => appView(app, caller.org, app.activeRelease?.number ?? null));
+    return apps.map((app) => appView(app, caller.org, releasesOf(app)));
   }
 
   async get(caller: AuthContext, name: string): Promise<AppDetailView> {
     const app = NAME_PATTERN.test(name) ? await this.apps.findDetail(caller.orgId, name) : null;
     if (!app) throw appNotFound(caller.org, name);
     return {
-      ...appView(app, caller.org, app.activeRelease?.number ?? null),
+      ...appView(app, caller.org, releasesOf(app)),
       draft: app.draft ? draftView(app.draft) : null,
       latestBuild: app.latestBuild ? buildView(app.latestBuild) : null,
       activeRelease: app.activeRelease ? releaseView(app.activeRelease, app.activeReleaseId) : null,
@@ -110,7 +110,7 @@ export class AppsService {
     });
     if (!updated) throw appNotFound(caller.org, name);
     await this.announce(caller, updated);
-    return appView(updated, caller.org, updated.activeRelease?.number ?? null);
+    return appView(updated, caller.org, releasesOf(updated));
   }
 
   /**
@@ -123,7 +123,7 @@ export class AppsService {
     const updated = await this.apps.updateAccess(app.id, change);
     if (!updated) throw appNotFound(caller.org, name);
     await this.announce(caller, updated);
-    return appView(updated, caller.org, updated.activeRelease?.number ?? null);
+    return appView(updated, caller.org, releasesOf(updated));
   }
 
   /** Runners drop what they cached of the app (an app with nothing published has nothing cached that matters). */
@@ -144,4 +144,8 @@ export class AppsService {
     if (shas === undefined) throw appNotFound(caller.org, name);
     await this.blobs.collect(shas);
   }
+}
+
+function releasesOf(app: AppForView): AppReleases {
+  return { activeReleaseNumber: app.activeRelease?.number ?? null, lastReleasedAt: app.lastReleasedAt };
 }

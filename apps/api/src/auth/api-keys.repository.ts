@@ -38,6 +38,10 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.create({ data: { orgId, name, prefix, hash } });
   }
 
+  async find(orgId: string, keyId: string): Promise<ApiKeyModel | undefined> {
+    return (await this.prisma.apiKey.findFirst({ where: { id: keyId, orgId } })) ?? undefined;
+  }
+
   async list(orgId: string): Promise<ApiKeyModel[]> {
     return this.prisma.apiKey.findMany({ where: { orgId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   }

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@ignite/contracts';
+import { ErrorCode, invokeErrors } from '@ignite/contracts';
 import type { ApiKeyModel } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/domain-error';
@@ -6,6 +6,7 @@ import { isUuid } from '../common/uuid';
 import { ApiKeyNotifier } from '../infra/api-key-notifier';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key';
 import { ApiKeysRepository, type KeyOwner } from './api-keys.repository';
+import type { AuthContext } from './auth-context';
 
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -36,6 +37,16 @@ export class ApiKeysService {
     // A data plane that was asked for this hash before remembers "no such key": it forgets it.
     await this.notifier.keyChanged({ hash, change: 'created' });
     return { key: created, secret: key };
+  }
+
+  /**
+   * The caller's own key. The guard has just accepted it; revoked between the guard and here, it
+   * is refused as the guard would have refused it.
+   */
+  async caller(caller: AuthContext): Promise<ApiKeyModel> {
+    const key = await this.keys.find(caller.orgId, caller.keyId);
+    if (!key || key.revokedAt) throw new DomainError(ErrorCode.unauthorized, invokeErrors.invalidKey);
+    return key;
   }
 
   async list(orgId: string): Promise<ApiKeyModel[]> {

@@ -5,9 +5,10 @@ import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { LocalBootstrapService } from './local-bootstrap.service';
+import { WhoAmIController } from './whoami.controller';
 
 @Module({
-  controllers: [ApiKeysController],
+  controllers: [ApiKeysController, WhoAmIController],
   providers: [ApiKeysRepository, ApiKeysService, LocalBootstrapService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
   exports: [ApiKeysService],
 })

@@ -16,6 +16,8 @@ import {
   FunctionLogPageSchema,
   type FunctionStats,
   FunctionStatsSchema,
+  type FunctionTimeline,
+  FunctionTimelineSchema,
   type InvocationDetailView,
   InvocationDetailViewSchema,
   type InvocationView,
@@ -51,6 +53,8 @@ export {
   FunctionLogPageSchema,
   type FunctionStats,
   FunctionStatsSchema,
+  type FunctionTimeline,
+  FunctionTimelineSchema,
   type InvocationDetailView,
   InvocationDetailViewSchema,
   type InvocationView,
@@ -73,6 +77,10 @@ export class ApiKeyCreatedDto extends createZodDto(ApiKeyCreatedSchema) {}
 export class InvocationListDto extends createZodDto(z.object({ invocations: z.array(InvocationViewSchema) })) {}
 export class InvocationDetailEnvelopeDto extends createZodDto(z.object({ invocation: InvocationDetailViewSchema })) {}
 export class FunctionStatsDto extends createZodDto(z.object({ stats: FunctionStatsSchema })) {}
+export class FunctionTimelineDto extends createZodDto(z.object({ timeline: FunctionTimelineSchema })) {}
+export class WhoAmIDto extends createZodDto(
+  z.object({ org: z.string().describe("The org slug of the caller's key"), key: ApiKeyViewSchema.describe('The calling key') }),
+) {}
 
 const iso = (date: Date) => date.toISOString();
 const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
@@ -129,7 +137,13 @@ export function releaseView(release: ReleaseModel, activeReleaseId: string | nul
   };
 }
 
-export function appView(app: AppModel, org: string, activeReleaseNumber: number | null): AppView {
+/** What an app view says of its releases besides the app's own row. */
+export interface AppReleases {
+  activeReleaseNumber: number | null;
+  lastReleasedAt: Date | null;
+}
+
+export function appView(app: AppModel, org: string, releases: AppReleases): AppView {
   return {
     id: app.id,
     org,
@@ -142,7 +156,8 @@ export function appView(app: AppModel, org: string, activeReleaseNumber: number 
     auth: app.invokeAuth,
     rateLimitPerSecond: app.rateLimitPerSecond,
     concurrencyLimit: app.concurrencyLimit,
-    activeReleaseNumber,
+    activeReleaseNumber: releases.activeReleaseNumber,
+    lastReleasedAt: isoOrNull(releases.lastReleasedAt),
     createdAt: iso(app.createdAt),
     updatedAt: iso(app.updatedAt),
   };

@@ -73,7 +73,31 @@ function refine(document: OpenAPIObject): OpenAPIObject {
       },
     };
   }
-  return { ...document, paths };
+  return { ...document, paths, components: repairNullables(document.components) };
+}
+
+/**
+ * Nullable strings that are a DTO's own top-level properties (not inside a named schema) come out
+ * of the swagger scanner as arrays of strings (it reads zod's `type: [string, null]` as a list):
+ * each such property is put back as the nullable string it is.
+ */
+const TOP_LEVEL_NULLABLE_STRINGS: Record<string, string[]> = { FunctionLogPageDto: ['cursor'] };
+
+function repairNullables(components: OpenAPIObject['components']): OpenAPIObject['components'] {
+  const schemas = { ...components?.schemas };
+  for (const [name, properties] of Object.entries(TOP_LEVEL_NULLABLE_STRINGS)) {
+    const schema = schemas[name] as { properties?: Record<string, { description?: string; type?: string }> } | undefined;
+    for (const property of properties) {
+      const broken = schema?.properties?.[property];
+      if (!schema?.properties || broken?.type !== 'array') continue;
+      schema.properties[property] = {
+        type: 'string',
+        nullable: true,
+        ...(broken.description ? { description: broken.description } : {}),
+      } as never;
+    }
+  }
+  return { ...components, schemas };
 }
 
 const UI_HTML = `<!doctype html>

@@ -63,6 +63,24 @@ describe('invoke access: keys and app auth (e2e)', () => {
     expect(again.json.keys.find((k: { name: string }) => k.name === 'ci').revokedAt).toEqual(expect.any(String));
   });
 
+  it("answers whoami with the org and the calling key (the guard's 401 without one)", async () => {
+    const created = await api.call('POST', `/v1/orgs/${org.slug}/keys`, { key: org.key, json: { name: 'console' } });
+    const secret = created.json.secret as string;
+    const mine = await api.call('GET', '/v1/whoami', { key: secret });
+    expect(mine.status).toBe(200);
+    expect(mine.json).toEqual({ org: org.slug, key: { ...created.json.key, lastUsedAt: expect.any(String) } });
+    const listed = await api.call('GET', `/v1/orgs/${org.slug}/keys`, { key: org.key });
+    expect(listed.json.keys.find((k: { id: string }) => k.id === created.json.key.id)).toEqual(mine.json.key);
+    // Each key answers for itself.
+    expect((await api.call('GET', '/v1/whoami', { key: org.key })).json.key.name).toBe('test');
+
+    const none = await api.call('GET', '/v1/whoami');
+    expect(none.status).toBe(401);
+    expect(none.json).toEqual({ error: 'missing API key: send "Authorization: Bearer <key>"', code: 'unauthorized' });
+    await api.call('DELETE', `/v1/orgs/${org.slug}/keys/${created.json.key.id}`, { key: org.key });
+    expect((await api.call('GET', '/v1/whoami', { key: secret })).json).toEqual({ error: 'invalid API key', code: 'unauthorized' });
+  });
+
   it('answers 404 for a key of another org or none at all, and 400 for a key without a name', async () => {
     const other = await env.org();
     const theirs = (await env.prisma.apiKey.findFirstOrThrow({ where: { orgId: other.id } })).id;

@@ -259,6 +259,8 @@ describe('lifecycle, operations and docs (e2e)', () => {
         [`${base}/{app}/logs`]: ['get'],
         [`${base}/{app}/logs/follow`]: ['get'],
         [`${base}/{app}/stats`]: ['get'],
+        [`${base}/{app}/stats/timeline`]: ['get'],
+        '/v1/whoami': ['get'],
         ['/v1/orgs/{org}/keys']: ['get', 'post'],
         ['/v1/orgs/{org}/keys/{key}']: ['delete'],
       };

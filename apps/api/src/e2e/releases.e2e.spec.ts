@@ -142,6 +142,31 @@ describe('releases (e2e)', () => {
     expect((await steps.publish(api, org, 'ships')).json.release).toMatchObject({ number: 3, buildId: secondBuild });
   });
 
+  it('says when the newest release was published in every app view: null until the first', async () => {
+    const app = `/v1/orgs/${org.slug}/apps/dated`;
+    const listed = async () =>
+      (await api.call('GET', `/v1/orgs/${org.slug}/apps`, { key: org.key })).json.apps.find((a: { name: string }) => a.name === 'dated');
+    expect((await steps.createApp(api, org, 'dated')).json.app.lastReleasedAt).toBeNull();
+    expect((await api.call('GET', app, { key: org.key })).json.app.lastReleasedAt).toBeNull();
+    expect((await listed()).lastReleasedAt).toBeNull();
+    expect((await api.call('PATCH', app, { key: org.key, json: { auth: 'public' } })).json.app.lastReleasedAt).toBeNull();
+
+    await steps.saveDraft(api, org, 'dated', tarGz(RUST_PROJECT));
+    await steps.succeed(env, await steps.compile(api, org, 'dated'));
+    const first = await steps.publish(api, org, 'dated');
+    expect(first.status).toBe(201);
+    expect((await api.call('GET', app, { key: org.key })).json.app.lastReleasedAt).toBe(first.json.release.createdAt);
+    const second = await steps.publish(api, org, 'dated');
+    expect(second.status).toBe(201);
+    const newest = second.json.release.createdAt as string;
+    // A rollback activates an older release; the newest is still the newest.
+    expect((await api.call('POST', `${releases('dated')}/1/activate`, { key: org.key })).status).toBe(200);
+    expect((await api.call('GET', app, { key: org.key })).json.app).toMatchObject({ activeReleaseNumber: 1, lastReleasedAt: newest });
+    expect((await listed()).lastReleasedAt).toBe(newest);
+    expect((await api.call('PATCH', app, { key: org.key, json: { auth: 'key' } })).json.app.lastReleasedAt).toBe(newest);
+    expect((await api.call('PATCH', `${app}/env`, { key: org.key, json: { set: { A: '1' } } })).json.app.lastReleasedAt).toBe(newest);
+  });
+
   it('numbers concurrent publishes without duplicates', async () => {
     await steps.createApp(api, org, 'concurrent');
     await steps.saveDraft(api, org, 'concurrent', tarGz(RUST_PROJECT));

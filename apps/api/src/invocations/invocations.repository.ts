@@ -4,6 +4,20 @@ import { PrismaClient } from '@ignite/database';
 import { Injectable } from '@nestjs/common';
 import { isForeignKeyViolation } from '../common/prisma-errors';
 
+/** Status codes from `from` (inclusive) to `below` (exclusive); either end open when undefined. */
+export interface StatusCodeRange {
+  from?: number;
+  below?: number;
+}
+
+/** Which invocations a list holds (undefined: any). */
+export interface InvocationFilter {
+  statusCode?: StatusCodeRange | undefined;
+  releaseNumber?: number | undefined;
+  cold?: boolean | undefined;
+  before?: Date | undefined;
+}
+
 @Injectable()
 export class InvocationsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -53,9 +67,20 @@ export class InvocationsRepository {
     }
   }
 
-  async recent(appId: string, take: number): Promise<(InvocationModel & { release: { number: number } | null })[]> {
+  async recent(
+    appId: string,
+    take: number,
+    filter: InvocationFilter = {},
+  ): Promise<(InvocationModel & { release: { number: number } | null })[]> {
+    const { statusCode, releaseNumber, cold, before } = filter;
     return this.prisma.invocation.findMany({
-      where: { appId },
+      where: {
+        appId,
+        ...(statusCode === undefined ? {} : { statusCode: { gte: statusCode.from, lt: statusCode.below } }),
+        ...(releaseNumber === undefined ? {} : { release: { is: { number: releaseNumber } } }),
+        ...(cold === undefined ? {} : { cold }),
+        ...(before === undefined ? {} : { createdAt: { lt: before } }),
+      },
       orderBy: [{ createdAt: 'desc' }, { executionId: 'desc' }],
       take,
       include: { release: { select: { number: true } } },

@@ -5,7 +5,25 @@ import type { AuthContext } from '../auth/auth-context';
 import { DomainError } from '../common/domain-error';
 import { type InvocationDetailView, type InvocationView, invocationView } from '../common/views';
 import { LogsService } from '../logs/logs.service';
-import { InvocationsRepository } from './invocations.repository';
+import { InvocationsRepository, type StatusCodeRange } from './invocations.repository';
+
+export const INVOCATION_STATUSES = ['ok', 'error', 'client'] as const;
+
+/** What the list is asked for, as the query gives it. */
+export interface RecentQuery {
+  limit: number;
+  status?: (typeof INVOCATION_STATUSES)[number] | undefined;
+  release?: number | undefined;
+  cold?: 'true' | 'false' | undefined;
+  before?: string | undefined;
+}
+
+// As the figures count them (stats): 5xx failed, 4xx were the caller's, the rest answered.
+const STATUS_CODES: Record<(typeof INVOCATION_STATUSES)[number], StatusCodeRange> = {
+  ok: { below: 400 },
+  error: { from: 500 },
+  client: { from: 400, below: 500 },
+};
 
 @Injectable()
 export class InvocationsService {
@@ -15,9 +33,14 @@ export class InvocationsService {
     private readonly logs: LogsService,
   ) {}
 
-  async recent(caller: AuthContext, appName: string, limit: number): Promise<InvocationView[]> {
+  async recent(caller: AuthContext, appName: string, query: RecentQuery): Promise<InvocationView[]> {
     const app = await this.apps.require(caller, appName);
-    const rows = await this.invocations.recent(app.id, limit);
+    const rows = await this.invocations.recent(app.id, query.limit, {
+      statusCode: query.status === undefined ? undefined : STATUS_CODES[query.status],
+      releaseNumber: query.release,
+      cold: query.cold === undefined ? undefined : query.cold === 'true',
+      before: query.before === undefined ? undefined : new Date(query.before),
+    });
     return rows.map((row) => invocationView(row, row.release?.number ?? null));
   }
 

@@ -2,8 +2,8 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthContext, Caller } from '../auth/auth-context';
 import { ApiErrors } from '../common/api-errors.decorator';
-import { type FunctionStats, FunctionStatsDto } from '../common/views';
-import { StatsQueryDto } from './stats.dto';
+import { type FunctionStats, FunctionStatsDto, type FunctionTimeline, FunctionTimelineDto } from '../common/views';
+import { StatsQueryDto, TimelineQueryDto } from './stats.dto';
 import { StatsService } from './stats.service';
 
 @ApiTags('invocations')
@@ -22,5 +22,19 @@ export class StatsController {
   @ApiErrors(400)
   async get(@Caller() caller: AuthContext, @Param('app') app: string, @Query() query: StatsQueryDto): Promise<{ stats: FunctionStats }> {
     return { stats: await this.stats.of(caller, app, query.window) };
+  }
+
+  @Get('timeline')
+  @ApiOperation({
+    summary: "The function's invocations over a window in buckets of a step, for charts: all releases together, then each release",
+  })
+  @ApiResponse({ status: 200, type: FunctionTimelineDto })
+  @ApiErrors(400)
+  async timeline(
+    @Caller() caller: AuthContext,
+    @Param('app') app: string,
+    @Query() query: TimelineQueryDto,
+  ): Promise<{ timeline: FunctionTimeline }> {
+    return { timeline: await this.stats.timeline(caller, app, query.window, query.step) };
   }
 }

@@ -20,6 +20,19 @@ export interface FiguresRow {
   p99: number | null;
 }
 
+/** One bucket of one series of a timeline: all releases together (`total`) or one release. */
+export interface TimelineRow {
+  total: boolean;
+  releaseNumber: number | null;
+  /** The bucket's place: it starts at `since` + bucket × step. */
+  bucket: number;
+  invocations: number;
+  errors: number;
+  cold: number;
+  p50: number | null;
+  p99: number | null;
+}
+
 @Injectable()
 export class StatsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -71,5 +84,49 @@ export class StatsRepository {
         LEFT JOIN releases r ON r.id = c."releaseId"
        GROUP BY GROUPING SETS ((), (c."releaseId", r.number))
        ORDER BY total DESC, r.number DESC NULLS LAST`;
+  }
+
+  /**
+   * The app's invocations from `since` to `until` in `buckets` buckets of `stepSeconds` from
+   * `since`: a row for every bucket of the series of all releases, then of each release invoked
+   * in that time (newest first), empty buckets included (their counts 0, percentiles null).
+   * Invocations of a release since deleted count in all releases only.
+   */
+  async timeline(appId: string, since: Date, until: Date, stepSeconds: number, buckets: number): Promise<TimelineRow[]> {
+    return this.prisma.$queryRaw<TimelineRow[]>`
+      WITH hits AS (
+        SELECT i."releaseId", i."statusCode", i."durationMs", i.cold,
+               date_bin(make_interval(secs => ${stepSeconds}), i."createdAt", ${since}::timestamp) AS at
+          FROM invocations i
+         WHERE i."appId" = ${appId}::uuid AND i."createdAt" >= ${since}::timestamp AND i."createdAt" < ${until}::timestamp
+      ),
+      figures AS (
+        SELECT GROUPING(h."releaseId") = 1 AS total, h."releaseId", h.at,
+               count(*)::int AS invocations,
+               (count(*) FILTER (WHERE h."statusCode" >= 500))::int AS errors,
+               (count(*) FILTER (WHERE h.cold))::int AS cold,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY h."durationMs") AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY h."durationMs") AS p99
+          FROM hits h
+         GROUP BY GROUPING SETS ((h.at), (h."releaseId", h.at))
+      ),
+      series AS (
+        SELECT true AS total, NULL::uuid AS "releaseId"
+        UNION ALL
+        SELECT DISTINCT false, h."releaseId" FROM hits h WHERE h."releaseId" IS NOT NULL
+      ),
+      buckets AS (
+        SELECT (b.n - 1)::int AS bucket, b.at
+          FROM generate_series(${since}::timestamp, ${since}::timestamp + make_interval(secs => ${stepSeconds * (buckets - 1)}),
+                               make_interval(secs => ${stepSeconds})) WITH ORDINALITY AS b(at, n)
+      )
+      SELECT s.total, r.number AS "releaseNumber", b.bucket,
+             coalesce(f.invocations, 0) AS invocations, coalesce(f.errors, 0) AS errors, coalesce(f.cold, 0) AS cold,
+             f.p50, f.p99
+        FROM series s
+        CROSS JOIN buckets b
+        LEFT JOIN figures f ON f.total = s.total AND f."releaseId" IS NOT DISTINCT FROM s."releaseId" AND f.at = b.at
+        LEFT JOIN releases r ON r.id = s."releaseId"
+       ORDER BY s.total DESC, r.number DESC, b.bucket`;
   }
 }
