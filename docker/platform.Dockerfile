@@ -27,6 +27,8 @@ RUN npm ci --no-audit --no-fund
 RUN npx prisma generate
 # The three services and the packages they reference (not the CLI, not the test project).
 RUN npx tsc -b apps/api apps/compile-worker apps/runner
+# The web console, which the API serves at /console (apps/console/dist; its packages are build-time only).
+RUN npx tsc -p apps/console && (cd apps/console && npx vite build)
 RUN npm prune --omit=dev --no-audit --no-fund
 
 # ---- the runner's sandbox launcher (apps/runner/sandbox, Rust), for the same glibc as the runtime --

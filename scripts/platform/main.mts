@@ -60,6 +60,12 @@ function directUrl(): string {
   return `http://${host}:${process.env.RUNNER_DIRECT_PORT || '8082'}`;
 }
 
+/** Where the API serves the web console, as the API's HOST and PORT settings put it. */
+function consoleUrl(): string {
+  const host = process.env.HOST && process.env.HOST !== '0.0.0.0' ? process.env.HOST : '127.0.0.1';
+  return `http://${host}:${process.env.PORT || '8080'}/console`;
+}
+
 /** Where caches that outlive a clone go: `$IGNITE_CACHE_HOME`, else `~/.cache/ignite`. */
 function cacheHome(): string {
   return process.env.IGNITE_CACHE_HOME || join(homedir(), '.cache', 'ignite');
@@ -111,6 +117,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       await buildSandboxLauncher(root, join(cacheHome(), 'sandbox-target'));
       await buildWasmHost(root, join(cacheHome(), 'wasm-host-target'));
       installCliLaunchers(root, { takeOver: true });
+      say(`web console: ${consoleUrl()} (sign in with an API key; \`dodil ignite key create console\` prints one)`);
       return startPlatform(root, {
         DATABASE_URL: s.databaseUrl,
         REDIS_URL: s.redisUrl,

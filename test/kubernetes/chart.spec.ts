@@ -650,7 +650,7 @@ describe('the ignite Helm chart', () => {
       expect(ingress.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt');
     }
     expect(api.spec.rules[0].http.paths).toEqual(
-      ['/v1', '/docs', '/docs-json'].map((path) => ({
+      ['/v1', '/docs', '/docs-json', '/console'].map((path) => ({
         path,
         pathType: 'Prefix',
         backend: { service: { name: `${RELEASE}-api`, port: { name: 'http' } } },
@@ -700,7 +700,7 @@ describe('the ignite Helm chart', () => {
         backendRefs: [{ name: `${RELEASE}-runner`, port: 8082 }],
       },
       {
-        matches: ['/v1', '/docs', '/docs-json'].map((value) => ({ path: { type: 'PathPrefix', value } })),
+        matches: ['/v1', '/docs', '/docs-json', '/console'].map((value) => ({ path: { type: 'PathPrefix', value } })),
         backendRefs: [{ name: `${RELEASE}-api`, port: 8080 }],
       },
     ]);

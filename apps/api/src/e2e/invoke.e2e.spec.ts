@@ -216,8 +216,9 @@ describe('invoke and invocations (e2e)', () => {
       error: statusCode === 200 ? null : 'boom',
       at,
     });
-    const first = report(randomUUID(), 200, '2026-01-01T00:00:00.000Z');
-    const second = report(randomUUID(), 500, '2026-01-01T00:00:01.000Z');
+    const hourAgo = recentSecond();
+    const first = report(randomUUID(), 200, new Date(hourAgo).toISOString());
+    const second = report(randomUUID(), 500, new Date(hourAgo + 1_000).toISOString());
     // A batch entry (what runners write), with a report delivered twice and one that is not a report.
     await env.redis.xadd(stream, '*', 'reports', JSON.stringify([first, second, { not: 'a report' }]));
     // A single-report entry (what earlier runners wrote).
@@ -229,7 +230,7 @@ describe('invoke and invocations (e2e)', () => {
       stream,
       '*',
       'data',
-      JSON.stringify({ ...report(randomUUID(), 200, '2026-01-01T00:00:02.000Z'), appId: randomUUID() }),
+      JSON.stringify({ ...report(randomUUID(), 200, new Date(hourAgo + 2_000).toISOString()), appId: randomUUID() }),
     );
 
     const listed = await waitFor(
@@ -272,7 +273,8 @@ describe('invoke and invocations (e2e)', () => {
     const stream = channels.invocations(env.prefix);
     const { direct, app, release } = invocationStreamFields;
     const before = await env.prisma.invocation.count({ where: { appId } });
-    const at = Date.parse('2026-02-01T00:00:00.000Z');
+    // After the reports of the test before (counted apart from those).
+    const at = recentSecond() + 600_000;
     // Two full batches: more reports than one Postgres write takes.
     for (let batch = 0; batch < 2; batch++) {
       const records = Buffer.concat(
@@ -325,3 +327,11 @@ describe('invoke and invocations (e2e)', () => {
     });
   }, 120_000);
 });
+
+/**
+ * A whole second an hour ago: within the invocations' retention, since every API another suite
+ * starts meanwhile sweeps older invocations of every app.
+ */
+function recentSecond(): number {
+  return Math.floor(Date.now() / 1_000) * 1_000 - 3_600_000;
+}

@@ -1,7 +1,8 @@
+import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { Loading } from '../components/states';
 import { AppLayout } from '../pages/app/app-layout';
 import { BuildPage } from '../pages/app/build-page';
-import { FiguresPage } from '../pages/app/figures-page';
 import { InvocationPage } from '../pages/app/invocation-page';
 import { InvocationsPage } from '../pages/app/invocations-page';
 import { InvokePage } from '../pages/app/invoke-page';
@@ -12,6 +13,9 @@ import { NotFoundPage } from '../pages/not-found-page';
 import { SignInPage } from '../pages/sign-in-page';
 import { useSessionState } from '../session/session';
 import { ConsoleLayout } from './console-layout';
+
+// The charts (Recharts, most of the bundle) load when the figures are first opened.
+const FiguresPage = lazy(() => import('../pages/app/figures-page').then((module) => ({ default: module.FiguresPage })));
 
 /** Every page of the console; all but sign-in need a session. */
 export function ConsoleRoutes() {
@@ -36,7 +40,14 @@ export function ConsoleRoutes() {
           <Route path="invocations" element={<InvocationsPage />} />
           <Route path="invocations/:executionId" element={<InvocationPage />} />
           <Route path="logs" element={<LogsPage />} />
-          <Route path="figures" element={<FiguresPage />} />
+          <Route
+            path="figures"
+            element={
+              <Suspense fallback={<Loading what="the charts" />}>
+                <FiguresPage />
+              </Suspense>
+            }
+          />
           <Route path="invoke" element={<InvokePage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
