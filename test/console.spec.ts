@@ -85,7 +85,10 @@ describe('the web console in a real browser', () => {
   it('refuses a wrong key with the API’s message, then signs in from the keyboard and shows the org', async () => {
     await page.goto(url('/'));
     await page.waitForURL(url('/sign-in'));
+    await page.locator('#api-key').waitFor();
+    // The key field is the first stop of the keyboard.
     await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('api-key');
     await page.keyboard.type('ign_not-a-real-key');
     await page.keyboard.press('Enter');
     const refused = await fetch(`${platform.apiUrl}/v1/whoami`, { headers: { authorization: 'Bearer ign_not-a-real-key' } });

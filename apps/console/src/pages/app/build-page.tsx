@@ -64,6 +64,12 @@ export function BuildPage() {
   });
   const status = build.data?.build.status;
 
+  // The first line means the worker has the build: show it running without waiting for a poll.
+  const started = log.lines.length > 0;
+  useEffect(() => {
+    if (started) void queries.invalidateQueries({ queryKey: ['build', path.org, path.app, buildId] });
+  }, [started, queries, path.org, path.app, buildId]);
+
   // The stream ends with the build: read its final state then, and refresh the app's lists.
   useEffect(() => {
     if (log.stream !== 'ended') return;

@@ -138,7 +138,7 @@ export function FiguresPage() {
                 <XAxis dataKey="at" minTickGap={24} fontSize={11} />
                 <YAxis domain={[0, 100]} fontSize={11} width={40} />
                 <Tooltip />
-                <Line dataKey="errorRate" name="errors %" stroke="#dc2626" dot={false} connectNulls isAnimationActive={false} />
+                <Line dataKey="errorRate" name="errors %" stroke="#dc2626" dot={{ r: 2 }} connectNulls isAnimationActive={false} />
               </LineChart>
             </ResponsiveContainer>
           </Chart>
@@ -150,8 +150,8 @@ export function FiguresPage() {
                 <YAxis fontSize={11} width={40} />
                 <Tooltip />
                 <Legend />
-                <Line dataKey="p50" name="p50" stroke="#2563eb" dot={false} connectNulls isAnimationActive={false} />
-                <Line dataKey="p99" name="p99" stroke="#9333ea" dot={false} connectNulls isAnimationActive={false} />
+                <Line dataKey="p50" name="p50" stroke="#2563eb" dot={{ r: 2 }} connectNulls isAnimationActive={false} />
+                <Line dataKey="p99" name="p99" stroke="#9333ea" dot={{ r: 2 }} connectNulls isAnimationActive={false} />
               </LineChart>
             </ResponsiveContainer>
           </Chart>
@@ -162,7 +162,7 @@ export function FiguresPage() {
                 <XAxis dataKey="at" minTickGap={24} fontSize={11} />
                 <YAxis domain={[0, 100]} fontSize={11} width={40} />
                 <Tooltip />
-                <Line dataKey="coldStartRatio" name="cold %" stroke="#d97706" dot={false} connectNulls isAnimationActive={false} />
+                <Line dataKey="coldStartRatio" name="cold %" stroke="#d97706" dot={{ r: 2 }} connectNulls isAnimationActive={false} />
               </LineChart>
             </ResponsiveContainer>
           </Chart>
