@@ -187,6 +187,28 @@ describe('the web console in a real browser', () => {
     await page.getByTestId('function-log').getByText('console marker while tailing').waitFor({ timeout: 20_000 });
   });
 
+  it('pages back to older invocations', async () => {
+    // One after another: a page ends at a time, so two invocations of the same millisecond could straddle it.
+    for (let i = 0; i < 100; i++) expect((await platform.invoke(app, { message: `page ${i}` })).status).toBe(200);
+    // Records arrive from the data plane a moment after the answers.
+    const total = await waitFor(
+      async () => {
+        const count = (await platform.call('GET', `/apps/${app}/invocations?limit=500`)).json.invocations.length as number;
+        return count >= 102 ? count : undefined;
+      },
+      20_000,
+      'the 102 invocation records',
+    );
+    await page.getByRole('link', { name: 'Invocations', exact: true }).click();
+    const rows = page.locator('.data-table tbody tr');
+    await waitFor(async () => ((await rows.count()) === 100 ? true : undefined), 15_000, 'a full first page');
+    await page.getByRole('button', { name: 'Older' }).click();
+    await page.waitForURL(/[?&]before=/);
+    await waitFor(async () => ((await rows.count()) === total - 100 ? true : undefined), 15_000, 'the older page');
+    await page.getByRole('button', { name: 'Newest' }).click();
+    await waitFor(async () => ((await rows.count()) === 100 ? true : undefined), 15_000, 'the newest page again');
+  });
+
   it('shows the figures as charts', async () => {
     await page.getByRole('link', { name: 'Figures', exact: true }).click();
     const totals = page.getByTestId('figures-totals');

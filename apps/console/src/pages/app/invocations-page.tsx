@@ -9,6 +9,8 @@ import { useAppPath, useReleases } from './use-app';
 
 type StatusFilter = 'ok' | 'error' | 'client';
 
+const PAGE = 100;
+
 function statusTone(code: number): string {
   if (code >= 500) return 'bad';
   if (code >= 400) return 'wait';
@@ -25,23 +27,29 @@ export function InvocationsPage() {
   const status = (search.get('status') as StatusFilter | null) ?? undefined;
   const release = search.get('release') ? Number(search.get('release')) : undefined;
   const cold = search.get('cold') === 'true' ? true : search.get('cold') === 'false' ? false : undefined;
+  // Paging back in time: the invocations before the oldest one shown.
+  const before = search.get('before') ?? undefined;
   const setFilter = (name: string, value: string) => {
     const next = new URLSearchParams(search);
     if (value === '') next.delete(name);
     else next.set(name, value);
+    if (name !== 'before') next.delete('before');
     setSearch(next, { replace: true });
   };
 
   const invocations = useQuery({
-    queryKey: ['invocations', path.org, path.app, status, release, cold],
+    queryKey: ['invocations', path.org, path.app, status, release, cold, before],
     queryFn: () =>
       dataOf(
         api.GET('/v1/orgs/{org}/apps/{app}/invocations', {
-          params: { path, query: { limit: 200, status, release, cold: cold === undefined ? undefined : cold ? 'true' : 'false' } },
+          params: { path, query: { limit: PAGE, status, release, cold: cold === undefined ? undefined : cold ? 'true' : 'false', before } },
         }),
       ),
-    refetchInterval: 5_000,
+    // The newest page follows new invocations; an older one stays as it is.
+    refetchInterval: before ? false : 5_000,
   });
+  const shown = invocations.data?.invocations ?? [];
+  const oldest = shown.at(-1);
 
   const columns: Columns<Invocation> = [
     { id: 'time', header: 'Time', cell: ({ row }) => dateTime(row.original.createdAt) },
@@ -118,6 +126,18 @@ export function InvocationsPage() {
           rowId={(invocation) => invocation.executionId}
         />
       ) : null}
+      <div className="actions">
+        {before ? (
+          <button type="button" className="secondary" onClick={() => setFilter('before', '')}>
+            Newest
+          </button>
+        ) : null}
+        {oldest && shown.length === PAGE ? (
+          <button type="button" className="secondary" onClick={() => setFilter('before', oldest.createdAt)}>
+            Older
+          </button>
+        ) : null}
+      </div>
     </section>
   );
 }
