@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemBlobStore } from '@ignite/blob-store';
@@ -17,7 +17,6 @@ import {
   writeFunctionSource,
 } from '@ignite/testing';
 import { Queue } from 'bullmq';
-import { TestPlatform } from './support/platform';
 
 // The worker as a real process, killed with SIGKILL in the middle of a build: BullMQ notices the
 // stalled job, a new worker takes it over, and the build finishes once, with one artifact.
@@ -109,59 +108,5 @@ describe('compile worker killed mid-build', () => {
     const stores = readdirSync(join(dataDir, 'blobs', 'sha256')).flatMap((dir) => readdirSync(join(dataDir, 'blobs', 'sha256', dir)));
     expect(stores.sort()).toEqual([stored.sha256, finished.artifactSha256].sort());
     await prisma.org.delete({ where: { id: org.id } });
-  });
-});
-
-// Redis comes back without its data while a build runs and its worker is killed too: no job, no
-// worker, and Postgres says `running`. The API's reconciler gives the build a new job; the next
-// worker's claim is attempt 2, and the build finishes once.
-describe('a running build that lost both its worker and its job', () => {
-  const platform = new TestPlatform();
-  const sources: string[] = [];
-
-  afterAll(async () => {
-    await platform.stop();
-    for (const dir of sources) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('is enqueued again by the API and finishes once, on attempt 2', async () => {
-    await platform.start({ BUILD_RECONCILE_INTERVAL_MS: '1000', BUILD_LOCK_DURATION_MS: '3000' });
-    const source = rustHelloUserSource();
-    sources.push(source);
-    // Slow enough to be caught mid-build, and a fresh crate each run so it is compiled, not cached.
-    writeFileSync(
-      join(source, 'build.rs'),
-      `fn main() { println!("cargo:rustc-env=RUN=${uniqueName('run')}"); std::thread::sleep(std::time::Duration::from_secs(8)); }\n`,
-    );
-    expect((await platform.call('POST', '/apps', { name: 'orphan', runtime: 'rust' })).status).toBe(201);
-    const saved = await platform.call('PUT', '/apps/orphan/draft', new Uint8Array(await tarGzOf(source)), {
-      'content-type': 'application/gzip',
-    });
-    expect(saved.status).toBe(200);
-    const buildId = (await platform.call('POST', '/apps/orphan/builds')).json.build.id as string;
-    const status = async () => (await platform.call('GET', `/apps/orphan/builds/${buildId}`)).json.build;
-    await waitFor(async () => ((await status()).status === 'running' ? true : undefined), 300_000, 'the build to be running');
-
-    await platform.kill('compile-worker');
-    const queue = new Queue(QueueName.builds, { connection: { url: testRedisUrl() }, prefix: platform.prefix });
-    await queue.obliterate({ force: true });
-    expect(await queue.getJob(buildId)).toBeUndefined();
-    platform.restart('compile-worker');
-
-    const job = await waitFor(async () => (await queue.getJob(buildId)) ?? undefined, 30_000, 'the API to give the build a new job');
-    expect(job.data).toEqual({ buildId });
-    await queue.close();
-    const finished = await waitFor(
-      async () => {
-        const build = await status();
-        return ['succeeded', 'failed', 'canceled'].includes(build.status) ? build : undefined;
-      },
-      300_000,
-      'the build to finish',
-    );
-    expect(finished).toMatchObject({ status: 'succeeded', attempts: 2 });
-    const log = (await platform.call('GET', `/apps/orphan/builds/${buildId}/logs`)).text;
-    expect(log).toContain('attempt 2: the previous worker stopped before finishing');
-    expect((await platform.call('POST', '/apps/orphan/releases')).json.release.number).toBe(1);
   });
 });

@@ -68,8 +68,6 @@ export const ApiConfigSchema = z.preprocess(
     INVOCATION_RETENTION_DAYS: positiveInt(7),
     /** The log lines of builds that finished more than this many days ago are deleted. */
     BUILD_LOG_RETENTION_DAYS: positiveInt(7),
-    /** How often builds queued or running without a job on the queue (Redis lost it) are given one, in ms. */
-    BUILD_RECONCILE_INTERVAL_MS: positiveInt(60_000),
     /** Functions' log lines older than this many days are deleted. */
     FUNCTION_LOG_RETENTION_DAYS: positiveInt(7),
     IGNITE_DEFAULT_ORG: z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`).default('org'),

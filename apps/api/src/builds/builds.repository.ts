@@ -107,14 +107,13 @@ export class BuildsRepository {
     });
   }
 
-  /** Builds queued or running that were queued before `before`, oldest first: candidates for a new job after Redis lost theirs. */
-  async inFlightBefore(before: Date, take: number): Promise<{ id: string; status: 'queued' | 'running' }[]> {
-    const rows = await this.prisma.build.findMany({
-      where: { status: { in: ['queued', 'running'] }, queuedAt: { lt: before } },
+  /** Builds queued before `before`, oldest first: candidates for re-enqueueing after a crash. */
+  async queuedBefore(before: Date, take: number): Promise<{ id: string }[]> {
+    return this.prisma.build.findMany({
+      where: { status: 'queued', queuedAt: { lt: before } },
       orderBy: { queuedAt: 'asc' },
       take,
-      select: { id: true, status: true },
+      select: { id: true },
     });
-    return rows as { id: string; status: 'queued' | 'running' }[];
   }
 }

@@ -20,11 +20,8 @@ import { BuildsRepository } from './builds.repository';
 /** Pub/sub channel on which the API asks workers to stop a running build: `{ buildId }`. */
 export const buildCancelChannel = (prefix: string) => `${prefix}:build-cancel`;
 
-/**
- * A build in flight this long with no job on the queue has lost it (the API enqueues within 5 s
- * of committing a build, or fails it): younger ones may still be on their way to the queue.
- */
-const JOB_GRACE_MS = 10_000;
+/** A queued build older than this with no job on the queue is enqueued again at start. */
+const RECONCILE_AFTER_MS = 60_000;
 
 export interface CancelOutcome {
   build: BuildView;
@@ -36,7 +33,6 @@ export interface CancelOutcome {
 @Injectable()
 export class BuildsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private reconciling: Promise<void> | undefined;
-  private reconcileTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(
@@ -133,18 +129,13 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /**
-   * Builds in flight whose job is gone get a new one (adding a job is idempotent: its id is the
-   * build's). A queued build loses its job to a crash between commit and enqueue; a queued or
-   * running one to Redis coming back without its data (a restart without persistence, a
-   * failover). A running build's worker may be gone with it (nothing would ever finish it) or
-   * still at work: either way the new job's claim makes a new attempt, and the worker's fencing
-   * (a build is finished by the attempt that owns it) keeps its final state to one. Checked at
-   * start, every BUILD_RECONCILE_INTERVAL_MS, and at once when the Redis connection is back.
+   * After a crash between commit and enqueue, queued builds may have no job: give them one. So
+   * may every queued build after Redis came back (restarted without its data, a failover): once
+   * its connection is ready again, the queued builds of any age without a job get one (adding a
+   * job is idempotent: its id is the build's).
    */
   onApplicationBootstrap(): void {
-    this.reconcileLater(JOB_GRACE_MS);
-    this.reconcileTimer = setInterval(() => this.reconcileLater(JOB_GRACE_MS), this.config.BUILD_RECONCILE_INTERVAL_MS);
-    this.reconcileTimer.unref();
+    this.reconcileLater(RECONCILE_AFTER_MS);
     let connectedBefore = this.redis.client.status === 'ready';
     this.redis.client.on('ready', () => {
       if (connectedBefore) this.reconcileLater(0);
@@ -158,13 +149,12 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
     this.reconciling = previous
       .then(() => this.reconcile(olderThanMs))
       .catch((error: unknown) =>
-        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'builds in flight not reconciled'),
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'queued builds not reconciled'),
       );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.reconcileTimer);
     // Bounded: with Redis down, a queue call of the reconciliation would wait for it forever.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.reconciling, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
@@ -172,16 +162,15 @@ export class BuildsService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async reconcile(olderThanMs: number): Promise<void> {
-    const inFlight = await this.builds.inFlightBefore(new Date(Date.now() - olderThanMs), 500);
-    const enqueued = { queued: 0, running: 0 };
-    for (const { id, status } of inFlight) {
+    const stale = await this.builds.queuedBefore(new Date(Date.now() - olderThanMs), 500);
+    let enqueued = 0;
+    for (const { id } of stale) {
       if (this.stopping) break;
       if (await this.queue.has(id)) continue;
       await this.queue.enqueue(id);
-      enqueued[status] += 1;
-      if (status === 'running') this.logger.warn({ buildId: id }, 'running build without a job enqueued again');
+      enqueued += 1;
     }
-    if (enqueued.queued + enqueued.running > 0) this.logger.info(enqueued, 'builds in flight without a job enqueued again');
+    if (enqueued > 0) this.logger.info({ enqueued }, 'queued builds without a job enqueued again');
   }
 
   /** `inFlight`: the org's builds queued or running with this one, its place in the fair queue. */
